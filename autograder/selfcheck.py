@@ -65,8 +65,7 @@ def expect_equal(got: Any, want: Any, what: str, *, hint: str = "") -> None:
     """Check exact equality of plain values (ints, strings, tuples, lists of them)."""
     if type(want) is int and isinstance(got, float | np.floating):
         raise SelfCheckError(
-            f"{what}: returned the float {got!r}; a count is a whole number, return an int. "
-            f"{hint}".strip()
+            f"{what}: returned the float {got!r}; a count is a whole number, return an int. {hint}".strip()
         )
     same = got == want
     if isinstance(same, np.ndarray):
@@ -89,8 +88,7 @@ def expect_raises(
         return
     except Exception as exc:  # the student's own error: say which
         raise SelfCheckError(
-            f"{what}: raised {type(exc).__name__}({exc}), expected {exc_type.__name__}. "
-            f"{hint}".strip()
+            f"{what}: raised {type(exc).__name__}({exc}), expected {exc_type.__name__}. {hint}".strip()
         ) from None
     raise SelfCheckError(f"{what}: returned normally, expected {exc_type.__name__}. {hint}".strip())
 
@@ -111,7 +109,10 @@ def _normalise(answer: Any) -> str | None:
     if isinstance(answer, float | np.floating):
         value = float(answer)
         return f"n:{value!r}" if math.isfinite(value) else None
-    if isinstance(answer, set | frozenset):
+    if isinstance(answer, set | frozenset) or (
+        isinstance(answer, Sequence) and answer and all(isinstance(a, str) for a in answer)
+    ):
+        # A collection of letters ("which of these") is a set, whichever way it is written.
         return "c:" + ",".join(sorted(str(_normalise(a)) for a in answer))
     if isinstance(answer, Sequence):
         return "t:" + ",".join(str(_normalise(a)) for a in answer)

@@ -1,0 +1,112 @@
+"""Grade one assignment for a class: choose what to grade, run it, record each result.
+
+The steps of DESIGN.md in order: course -> submissions -> pool (judges and workers) ->
+gradebook -> scores.csv. A submission whose notebook and suite are unchanged since it was
+last recorded is skipped unless `force`; a changed suite regrades everyone.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder import report
+from autograder.course import Course
+from autograder.errors import UsageError
+from autograder.gradebook import GradeStore, grade_lock
+from autograder.jail import Limits
+from autograder.models import GradeResult
+from autograder.notebook import load_submission
+from autograder.pool import JudgeJob, chunked, run_dask, run_local
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchSummary:
+    """What a grade run did, for the command line to print."""
+
+    assignment_id: str
+    total: int = 0
+    graded: int = 0
+    skipped: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    scores_csv: Path | None = None
+    results: list[GradeResult] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One tick of progress: done of total, and the student just finished."""
+
+    done: int
+    total: int
+    student_id: str
+    elapsed_s: float
+
+
+def grade(
+    course: Course,
+    assignment_id: str,
+    *,
+    students: list[str] | None = None,
+    workers: int | None = None,
+    force: bool = False,
+    scheduler: str | None = None,
+    backend: str = "numpy",
+    limits: Limits | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> BatchSummary:
+    """Grade every (or each named) submission of `assignment_id` and record it."""
+    spec = course.assignment(assignment_id)
+    workers = workers or os.cpu_count() or 1
+    if workers < 1:
+        raise UsageError(f"--workers must be at least 1, not {workers}.")
+    summary = BatchSummary(assignment_id)
+    start = time.monotonic()
+    with grade_lock(course):
+        store = GradeStore(course)
+        try:
+            store.check_released(spec)
+            found = course.submissions(assignment_id, students)
+            if students:
+                missing = sorted(set(students) - {s for s, _ in found})
+                if missing:
+                    raise UsageError(f"no submission of {assignment_id} for: {', '.join(missing)}.")
+            done = store.runs(assignment_id)
+            todo = []
+            for student, path in found:
+                if not force and student in done and done[student].suite_sha256 == spec.suite_sha256:
+                    sha = load_submission(student, assignment_id, path).sha256
+                    if sha and sha == done[student].notebook_sha256:
+                        summary.skipped += 1
+                        continue
+                todo.append((student, str(path)))
+            summary.total = len(todo)
+
+            def record(result: GradeResult) -> None:
+                store.record(result, spec)
+                summary.graded += 1
+                summary.errors += result.status == "error"
+                summary.results.append(result)
+                if on_progress is not None:
+                    on_progress(
+                        Progress(summary.graded, summary.total, result.student_id, time.monotonic() - start)
+                    )
+
+            job = JudgeJob(str(course.root), assignment_id, backend, limits or Limits())
+            chunks = chunked(todo, workers=workers)
+            if scheduler:
+                run_dask(job, chunks, scheduler=scheduler, on_result=record)
+            else:
+                run_local(job, chunks, workers=workers, on_result=record)
+            summary.scores_csv = report.write_scores_csv(course, store, assignment_id)
+        finally:
+            store.close()
+    summary.seconds = time.monotonic() - start
+    return summary

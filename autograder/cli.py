@@ -1,0 +1,180 @@
+"""The `autograder` command: parse, call the library, print. No logic of its own.
+
+Exit status: 0 when the command did its job (even if students failed items), 2 for bad
+arguments or a broken course, with a one-line message that says what to fix.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from autograder.errors import AutograderError
+
+
+class _Group(click.Group):
+    """Turns AutograderError into one line on stderr and exit status 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AutograderError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(2)
+
+
+def _course(ctx: click.Context) -> Any:
+    from autograder.course import load_course
+
+    return load_course(Path(ctx.obj["root"]))
+
+
+@click.group(cls=_Group)
+@click.option(
+    "--course",
+    "root",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="The course root (where nbgrader_config.py is).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens, for debugging.")
+@click.version_option(package_name="autograder")
+@click.pass_context
+def main(ctx: click.Context, root: str, verbose: bool) -> None:
+    """Grade NumPy notebooks with a trusted judge and jailed workers."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(name)s: %(message)s")
+    ctx.obj = {"root": root}
+
+
+@main.command("release")
+@click.argument("assignment")
+@click.pass_context
+def release_cmd(ctx: click.Context, assignment: str) -> None:
+    """Build release/ASSIGNMENT from source/ with nbgrader generate_assignment."""
+    from autograder.release import release
+
+    path = release(_course(ctx), assignment)
+    click.echo(f"released {assignment} -> {path}")
+
+
+class _ProgressLine:
+    """A progress bar with counts and an ETA on a terminal; plain lines otherwise."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.last_plain = 0.0
+
+    def __call__(self, p: Any) -> None:
+        if self.quiet:
+            return
+        rate = p.done / p.elapsed_s if p.elapsed_s > 0 else 0.0
+        eta = (p.total - p.done) / rate if rate > 0 else 0.0
+        if self.tty:
+            width = 30
+            filled = int(width * p.done / max(1, p.total))
+            bar = "#" * filled + "-" * (width - filled)
+            click.echo(f"\r[{bar}] {p.done}/{p.total}  {rate:.1f}/s  ETA {eta:.0f}s ", err=True, nl=False)
+            if p.done == p.total:
+                click.echo("", err=True)
+        elif p.done == p.total or time.monotonic() - self.last_plain > 2:
+            self.last_plain = time.monotonic()
+            click.echo(f"graded {p.done}/{p.total} ({p.student_id}), ETA {eta:.0f}s", err=True)
+
+
+@main.command("grade")
+@click.argument("assignment")
+@click.option("--student", "students", multiple=True, help="Grade only this student (repeatable).")
+@click.option("--workers", type=int, default=None, help="Judges in parallel [default: the number of cores].")
+@click.option("--force", is_flag=True, help="Regrade even unchanged notebooks.")
+@click.option("--scheduler", default=None, help="A Dask scheduler address (tcp://HOST:PORT).")
+@click.option(
+    "--reference-backend",
+    "backend",
+    default="numpy",
+    show_default=True,
+    type=click.Choice(["numpy", "torch", "cupy", "auto"]),
+    help="Where the references run.",
+)
+@click.option("--quiet", is_flag=True, help="No progress output.")
+@click.pass_context
+def grade_cmd(
+    ctx: click.Context,
+    assignment: str,
+    students: tuple[str, ...],
+    workers: int | None,
+    force: bool,
+    scheduler: str | None,
+    backend: str,
+    quiet: bool,
+) -> None:
+    """Grade every submission of ASSIGNMENT and record the scores."""
+    from autograder import batch
+
+    summary = batch.grade(
+        _course(ctx),
+        assignment,
+        students=list(students) or None,
+        workers=workers,
+        force=force,
+        scheduler=scheduler,
+        backend=backend,
+        on_progress=_ProgressLine(quiet),
+    )
+    if not quiet:
+        skipped = f", {summary.skipped} unchanged (use --force to regrade)" if summary.skipped else ""
+        click.echo(
+            f"graded {summary.graded} submissions of {assignment} in {summary.seconds:.1f} s{skipped}; "
+            f"{summary.errors} could not be read -> {summary.scores_csv}"
+        )
+
+
+@main.command("report")
+@click.argument("assignment")
+@click.pass_context
+def report_cmd(ctx: click.Context, assignment: str) -> None:
+    """Write gradebook.csv, items.csv, misconceptions.csv and report.html for ASSIGNMENT."""
+    from autograder import report
+
+    course = _course(ctx)
+    course.assignment(assignment)
+    path = report.write_report(course, assignment)
+    click.echo(f"report: {path}")
+
+
+@main.command("demo")
+@click.option(
+    "--into",
+    default="demo-course",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where to build the demo course (replaced if it exists).",
+)
+@click.option("--assignment", "assignments", multiple=True, help="Only this assignment (repeatable).")
+@click.option("--size", default=30, show_default=True, help="Students per assignment (at least 30).")
+@click.option("--workers", type=int, default=None, help="Judges in parallel [default: the number of cores].")
+@click.pass_context
+def demo_cmd(
+    ctx: click.Context, into: str, assignments: tuple[str, ...], size: int, workers: int | None
+) -> None:
+    """Release, grade and report a bundled synthetic class on a copy of the course."""
+    from autograder import demo
+
+    course = _course(ctx)
+    target = Path(into) if Path(into).is_absolute() else course.root / into
+    paths = demo.run(
+        course,
+        into=target,
+        assignments=list(assignments) or None,
+        size=max(30, size),
+        workers=workers,
+        say=click.echo,
+    )
+    for path in paths:
+        click.echo(f"report: {path}")

@@ -1,0 +1,32 @@
+"""Errors the library raises; `cli` turns each into a one-line message and an exit status.
+
+    AutograderError                 anything the user can fix; exit status 2
+    ├── CourseError                 the course on disk is broken (config, assignment, suite)
+    │   └── UnknownAssignmentError  no such assignment
+    ├── UsageError                  bad arguments, a busy course (another grade run)
+    └── BackendError                a reference backend that cannot be used here
+
+Problems with one submission are never errors: they are rows with status `error`.
+"""
+
+from __future__ import annotations
+
+
+class AutograderError(Exception):
+    """Something the user can fix; the message says what and where."""
+
+
+class CourseError(AutograderError):
+    """The course on disk is broken: a missing or unreadable file, a bad setting."""
+
+
+class UnknownAssignmentError(CourseError):
+    """An assignment id that the course does not have."""
+
+
+class UsageError(AutograderError):
+    """Bad arguments, or a state in which the command cannot run (a grade run in progress)."""
+
+
+class BackendError(AutograderError):
+    """A reference backend that is not usable on this machine."""

@@ -1,0 +1,241 @@
+"""The only module that reads or writes stored grades.
+
+Two stores in one database (SQLite by default, any SQLAlchemy URL): nbgrader's gradebook,
+where each item's score is the `auto_score` of its grade cell (so `nbgrader formgrader`,
+`export` and `generate_feedback` see our grades), and our journal, which keeps what nbgrader
+has no column for: status, diagnosis, message, time taken, the notebook's and the suite's
+hashes, and how nbgrader's own test cells ran. A submission is recorded in one call, journal
+last: a grader killed at any moment is re-run and finds exactly the submissions that were
+fully recorded, so nothing is lost and nothing is counted twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from autograder.course import AssignmentSpec, Course
+from autograder.errors import CourseError, UsageError
+from autograder.models import GradeResult
+
+_meta = sa.MetaData()
+
+items_table = sa.Table(
+    "autograder_items",
+    _meta,
+    sa.Column("student", sa.String(128), primary_key=True),
+    sa.Column("assignment", sa.String(128), primary_key=True),
+    sa.Column("item", sa.String(128), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("max_score", sa.Float, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("diagnosis", sa.String(128), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("duration_s", sa.Float, nullable=False),
+    sa.Column("failing_input", sa.Text, nullable=False),
+)
+
+runs_table = sa.Table(
+    "autograder_runs",
+    _meta,
+    sa.Column("student", sa.String(128), primary_key=True),
+    sa.Column("assignment", sa.String(128), primary_key=True),
+    sa.Column("notebook_sha256", sa.String(64), nullable=False),
+    sa.Column("suite_sha256", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("duration_s", sa.Float, nullable=False),
+    sa.Column("graded_at", sa.Float, nullable=False),
+)
+
+cells_table = sa.Table(
+    "autograder_cells",
+    _meta,
+    sa.Column("student", sa.String(128), primary_key=True),
+    sa.Column("assignment", sa.String(128), primary_key=True),
+    sa.Column("grade_id", sa.String(128), primary_key=True),
+    sa.Column("nbgrader_score", sa.Float, nullable=False),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("error", sa.Text, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What the journal knows of one graded submission."""
+
+    student: str
+    notebook_sha256: str
+    suite_sha256: str
+
+
+class GradeStore:
+    """nbgrader's gradebook plus our journal, for one course."""
+
+    def __init__(self, course: Course) -> None:
+        self.course = course
+        self.engine = sa.create_engine(course.db_url)
+        _meta.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _gradebook(self) -> Any:
+        from nbgrader.api import Gradebook
+
+        return Gradebook(self.course.db_url, course_id=self.course.course_id)
+
+    def check_released(self, spec: AssignmentSpec) -> None:
+        """The assignment and its grade cells must be in nbgrader's gradebook (from release)."""
+        from nbgrader.api import MissingEntry
+
+        with self._gradebook() as gb:
+            try:
+                assignment = gb.find_assignment(spec.assignment_id)
+            except MissingEntry:
+                raise CourseError(
+                    f"{spec.assignment_id} is not in the gradebook ({self.course.db_url}); "
+                    f"run `autograder release {spec.assignment_id}` first."
+                ) from None
+            cells = {c.name: c.max_score for nb in assignment.notebooks for c in nb.grade_cells}
+        expected = spec.grade_ids()
+        for grade_id, points in expected.items():
+            if grade_id not in cells:
+                raise CourseError(
+                    f"the gradebook has no grade cell '{grade_id}' for {spec.assignment_id}; "
+                    f"run `autograder release {spec.assignment_id}` again."
+                )
+            if abs(cells[grade_id] - points) > 1e-9:
+                raise CourseError(
+                    f"{grade_id} is worth {cells[grade_id]:g} in the gradebook but {points:g} in "
+                    f"{spec.folder}; make them agree and release again."
+                )
+
+    def runs(self, assignment_id: str) -> dict[str, RunRecord]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(runs_table).where(runs_table.c.assignment == assignment_id))
+            return {r.student: RunRecord(r.student, r.notebook_sha256, r.suite_sha256) for r in rows}
+
+    def record(self, result: GradeResult, spec: AssignmentSpec) -> None:
+        """Store one submission's grades durably: nbgrader's first, the journal last."""
+        by_grade_id = {i.grade_id: i.name for i in spec.items}
+        by_grade_id.update({q.grade_id: q.item for q in spec.quiz})
+        scores = {i.item: i.score for i in result.items}
+        with self._gradebook() as gb:
+            gb.update_or_create_student(result.student_id)
+            submission = gb.update_or_create_submission(spec.assignment_id, result.student_id)
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    item = by_grade_id.get(grade.name)
+                    if item is not None:
+                        grade.auto_score = float(scores.get(item, 0.0))
+            gb.db.commit()
+        key = {"student": result.student_id, "assignment": result.assignment_id}
+        with self.engine.begin() as conn:
+            for table in (items_table, cells_table, runs_table):
+                conn.execute(
+                    sa.delete(table).where(
+                        table.c.student == key["student"], table.c.assignment == key["assignment"]
+                    )
+                )
+            conn.execute(
+                sa.insert(items_table),
+                [
+                    {
+                        **key,
+                        "item": i.item,
+                        "position": n,
+                        "score": i.score,
+                        "max_score": i.max_score,
+                        "status": i.status,
+                        "diagnosis": i.diagnosis,
+                        "message": i.message,
+                        "duration_s": i.duration_s,
+                        "failing_input": i.failing_input,
+                    }
+                    for n, i in enumerate(result.items)
+                ],
+            )
+            cell_ok = {c.grade_id: c for c in result.cells if c.grade_id}
+            if result.nbgrader_scores:
+                conn.execute(
+                    sa.insert(cells_table),
+                    [
+                        {
+                            **key,
+                            "grade_id": g,
+                            "nbgrader_score": s,
+                            "ok": bool(cell_ok[g].ok) if g in cell_ok else False,
+                            "error": (
+                                f"{cell_ok[g].ename}: {cell_ok[g].evalue}"
+                                if g in cell_ok and not cell_ok[g].ok
+                                else ("" if g in cell_ok else "cell did not run")
+                            ),
+                        }
+                        for g, s in result.nbgrader_scores.items()
+                    ],
+                )
+            conn.execute(
+                sa.insert(runs_table),
+                [
+                    {
+                        **key,
+                        "notebook_sha256": result.notebook_sha256,
+                        "suite_sha256": result.suite_sha256,
+                        "status": result.status,
+                        "message": result.message,
+                        "duration_s": result.duration_s,
+                        "graded_at": time.time(),
+                    }
+                ],
+            )
+
+    def item_rows(self, assignment_id: str | None = None) -> list[dict[str, Any]]:
+        """Journal rows (one a student and item) in student, then item order."""
+        query = sa.select(items_table).order_by(
+            items_table.c.assignment, items_table.c.student, items_table.c.position
+        )
+        if assignment_id is not None:
+            query = query.where(items_table.c.assignment == assignment_id)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+    def cell_rows(self, assignment_id: str) -> list[dict[str, Any]]:
+        query = sa.select(cells_table).where(cells_table.c.assignment == assignment_id)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+    def nbgrader_totals(self, assignment_id: str) -> dict[str, float]:
+        """Each student's total as nbgrader computes it (what `nbgrader export` prints)."""
+        with self._gradebook() as gb:
+            return {s["student"]: float(s["score"]) for s in gb.submission_dicts(assignment_id)}
+
+
+@contextlib.contextmanager
+def grade_lock(course: Course) -> Iterator[None]:
+    """Refuse a second `autograder grade` on the same course while one runs."""
+    course.state_dir.mkdir(exist_ok=True)
+    path = course.state_dir / "grade.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+            raise UsageError(
+                f"another `autograder grade` is running on this course (pid {holder}); "
+                "wait for it to finish, or stop it, then run again."
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)

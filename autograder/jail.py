@@ -1,0 +1,181 @@
+"""Confine the current process (a freshly forked worker) before any student code runs.
+
+Applied in order, each step best-effort where the kernel or our rights forbid it, and
+reported back so the judge can say once per batch what was not isolated:
+
+1. its own session and process group (the judge kills the whole group);
+2. a new mount, network and IPC namespace: no network at all (only a loopback that is down),
+   and an empty read-only tmpfs (or /dev/null for a file) over every path the worker must not
+   read: the course's source/, assignments/, submitted/, the gradebook, the references;
+3. a scratch working dir holding only the submission, a scrubbed environment;
+4. resource limits: CPU seconds, address space, file size, open files, processes, no core;
+5. as root: drop to a per-worker unprivileged uid with no groups.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+from dataclasses import dataclass, field
+from typing import Any
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+MS_RDONLY = 0x1
+MS_NOSUID = 0x2
+MS_NODEV = 0x4
+MS_NOEXEC = 0x8
+MS_BIND = 0x1000
+MS_REC = 0x4000
+MS_PRIVATE = 1 << 18
+
+SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one worker (all of its cells and calls together)."""
+
+    cpu_s: int = 120
+    memory_mb: int = 3072
+    file_mb: int = 64
+    nofile: int = 256
+    nproc: int = 64
+
+
+@dataclass(frozen=True)
+class JailSpec:
+    """What the judge asks of one worker; travels to the zygote as JSON."""
+
+    scratch: str
+    limits: Limits = field(default_factory=Limits)
+    uid: int = 65534
+    hide: tuple[str, ...] = ()
+    namespaces: bool = True
+    drop_privileges: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.__dict__, "hide": list(self.hide), "limits": dict(self.limits.__dict__)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> JailSpec:
+        return cls(**{**data, "hide": tuple(data.get("hide", ())), "limits": Limits(**data["limits"])})
+
+
+@dataclass
+class Isolation:
+    """What the jail achieved (reported to the judge; never trusted for scores)."""
+
+    namespaces: bool = False
+    hidden: int = 0
+    uid: int = -1
+    notes: list[str] = field(default_factory=list)
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _check(rc: int, what: str) -> None:
+    if rc != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _enter_namespaces(libc: ctypes.CDLL, spec: JailSpec, iso: Isolation) -> None:
+    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC
+    if os.geteuid() != 0:
+        # An unprivileged user namespace makes us root inside it, allowed to mount.
+        uid, gid = os.geteuid(), os.getegid()
+        _check(libc.unshare(flags | CLONE_NEWUSER), "unshare(user)")
+        with open("/proc/self/setgroups", "w") as f:
+            f.write("deny")
+        with open("/proc/self/uid_map", "w") as f:
+            f.write(f"0 {uid} 1")
+        with open("/proc/self/gid_map", "w") as f:
+            f.write(f"0 {gid} 1")
+    else:
+        _check(libc.unshare(flags), "unshare")
+    _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+    iso.namespaces = True
+    for path in spec.hide:
+        if not os.path.lexists(path):
+            continue
+        raw = os.fsencode(path)
+        if os.path.isdir(path):
+            rc = libc.mount(
+                b"tmpfs", raw, b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, b"size=4k,mode=0"
+            )
+        else:
+            rc = libc.mount(b"/dev/null", raw, None, MS_BIND, None)
+        _check(rc, f"hide {path}")
+        iso.hidden += 1
+
+
+def _set_limits(spec: JailSpec, *, was_root: bool) -> None:
+    mb = 1 << 20
+    limits = [
+        (resource.RLIMIT_CPU, spec.limits.cpu_s, spec.limits.cpu_s + 1),
+        (resource.RLIMIT_AS, spec.limits.memory_mb * mb, spec.limits.memory_mb * mb),
+        (resource.RLIMIT_FSIZE, spec.limits.file_mb * mb, spec.limits.file_mb * mb),
+        (resource.RLIMIT_NOFILE, spec.limits.nofile, spec.limits.nofile),
+        (resource.RLIMIT_CORE, 0, 0),
+    ]
+    if not was_root or spec.drop_privileges:
+        # RLIMIT_NPROC counts the processes of the real uid; root is exempt anyway.
+        limits.append((resource.RLIMIT_NPROC, spec.limits.nproc, spec.limits.nproc))
+    for which, soft, hard in limits:
+        _cur_soft, cur_hard = resource.getrlimit(which)
+        if cur_hard != resource.RLIM_INFINITY:
+            hard = min(hard, cur_hard)
+            soft = min(soft, hard)
+        resource.setrlimit(which, (soft, hard))
+
+
+def _chown_tree(root: str, uid: int) -> None:
+    os.chown(root, uid, uid)
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            os.chown(os.path.join(dirpath, name), uid, uid, follow_symlinks=False)
+
+
+def scrubbed_environment(home: str) -> dict[str, str]:
+    """The whole environment a worker sees: nothing of the grader's."""
+    return {
+        "PATH": SAFE_PATH,
+        "HOME": home,
+        "TMPDIR": home,
+        "LANG": "C.UTF-8",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": home,
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+
+
+def confine(spec: JailSpec) -> Isolation:
+    """Confine this process as `spec` says; return what was achieved."""
+    iso = Isolation()
+    was_root = os.geteuid() == 0  # inside a user namespace we would look like root
+    os.setsid()
+    if spec.namespaces:
+        try:
+            _enter_namespaces(_libc(), spec, iso)
+        except OSError as exc:
+            iso.notes.append(f"no namespaces ({exc.strerror}): network and course files not hidden")
+    os.chdir(spec.scratch)
+    os.environ.clear()
+    os.environ.update(scrubbed_environment(spec.scratch))
+    if was_root and spec.drop_privileges:
+        _chown_tree(spec.scratch, spec.uid)
+        os.setgroups([])
+        os.setgid(spec.uid)
+        os.setuid(spec.uid)
+    iso.uid = os.getuid()
+    _set_limits(spec, was_root=was_root)
+    return iso

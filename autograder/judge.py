@@ -1,0 +1,551 @@
+"""The trusted side: run an assignment's hidden pytest suite against students' workers.
+
+One pytest session grades a chunk of submissions: the `student` fixture is session-scoped and
+parametrized over the chunk, so pytest runs every check for one student, tears the fixture
+down (which records that student's result through `on_result`), then moves to the next. The
+fixture is a `StudentProxy`: calling `student.softmax(z)` sends `z` to the worker as `.npy`
+bytes and returns the answer as plain data, or raises a `StudentFailure` saying why there is
+none. `ref` runs the reference solution on the chosen backend and returns NumPy values.
+Hypothesis is derandomized, so the same notebook and suite always give the same row.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from autograder import quiz as quizzes
+from autograder.course import AssignmentSpec, Course
+from autograder.diagnose import Misconception, show
+from autograder.errors import CourseError
+from autograder.grading import TestOutcome, grade_item
+from autograder.jail import Limits
+from autograder.models import CellResult, GradeResult, ItemResult, Submission
+from autograder.notebook import NotebookError, cells_to_run, read_source_cells
+from autograder.protocol import FuncRef
+from autograder.reference import backend as backends
+from autograder.reference import np_ref, xp_ref
+from autograder.sandbox import CallReply, StudentProcess, WorkerLost, Zygote, jail_spec
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "StudentCrashed",
+    "StudentFailure",
+    "StudentMissing",
+    "StudentRaised",
+    "StudentTimeout",
+    "builtin",
+    "grade_chunk",
+    "own",
+]
+
+
+def builtin(name: str) -> FuncRef:
+    """A course activation (relu, sigmoid, tanh, identity) to pass to a student function."""
+    return FuncRef(name, "builtin")
+
+
+def own(name: str) -> FuncRef:
+    """The student's own function `name`, to pass to another of their functions."""
+    return FuncRef(name, "student")
+
+
+class StudentFailure(Exception):
+    """A call that gave no answer; `kind` is the outcome kind, `message` is for the student."""
+
+    kind = "error"
+    diagnosis = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class StudentRaised(StudentFailure):
+    """The student's function raised; `ename` is the exception's type name."""
+
+    def __init__(self, message: str, ename: str, evalue: str) -> None:
+        super().__init__(message)
+        self.ename = ename
+        self.evalue = evalue
+
+
+class StudentMissing(StudentFailure):
+    kind = "missing"
+    diagnosis = "missing"
+
+
+class StudentTimeout(StudentFailure):
+    kind = "timeout"
+    diagnosis = "timeout"
+
+
+class StudentCrashed(StudentFailure):
+    """The call ended the worker process, or its answer was not plain data."""
+
+
+def _describe_args(args: Sequence[Any], kwargs: dict[str, Any]) -> str:
+    parts = [show(a, limit=50) if not isinstance(a, FuncRef) else a.name for a in args]
+    parts += [f"{k}={show(v, limit=30)}" for k, v in kwargs.items()]
+    return ", ".join(parts)
+
+
+class StudentProxy:
+    """Calls into one student's worker, within each function's time budget."""
+
+    def __init__(self, process: StudentProcess | None, spec: AssignmentSpec, start_error: str = "") -> None:
+        self._process = process
+        self._start_error = start_error
+        self._budget = {i.name: i.timeout_s for i in spec.items}
+        self._call_timeout = {i.name: i.call_timeout_s for i in spec.items}
+        self._spent: dict[str, float] = defaultdict(float)
+        self._timed_out: set[str] = set()
+        self.last: CallReply | None = None
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args, **kwargs: self.call(name, *args, **kwargs)
+
+    def spent_s(self, name: str) -> float:
+        return self._spent[name]
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Call the student's `name`; return plain data or raise a StudentFailure."""
+        desc = f"{name}({_describe_args(args, kwargs)})"
+        if self._process is None:
+            raise StudentCrashed(f"{desc}: the notebook could not be run ({self._start_error}).")
+        budget = self._budget.get(name, 20.0)
+        left = budget - self._spent[name]
+        if name in self._timed_out or left <= 0:
+            raise StudentTimeout(
+                f"{name}: stopped after {budget:g} s in total (time limit). "
+                "Check that it finishes quickly; loops over large inputs can be slow."
+            )
+        timeout = min(left, self._call_timeout.get(name, 10.0))
+        start = time.monotonic()
+        reply = self._process.call(name, args, kwargs, timeout_s=timeout)
+        self._spent[name] += time.monotonic() - start
+        self.last = reply
+        if reply.ok:
+            return reply.value
+        if reply.kind == "missing" or reply.ename == "NotImplementedError":
+            raise StudentMissing(f"{name}: not written yet (no function {name}, or still the stub).")
+        if reply.kind == "timeout":
+            self._timed_out.add(name)
+            raise StudentTimeout(
+                f"{desc}: no answer within {timeout:g} s (time limit). Check that it terminates."
+            )
+        if reply.kind == "raised":
+            where = f" (line {reply.line} of its cell)" if reply.line else ""
+            raise StudentRaised(
+                f"{desc} raised {reply.ename}: {reply.evalue}{where}.", reply.ename, reply.evalue
+            )
+        if reply.kind == "crashed":
+            raise StudentCrashed(f"{desc}: {reply.evalue}.")
+        raise StudentCrashed(f"{desc}: returned something that is not plain data ({reply.evalue}).")
+
+    def get(self, name: str) -> CallReply:
+        if self._process is None:
+            return CallReply(False, kind="crashed", evalue=self._start_error)
+        return self._process.get(name, timeout_s=5.0)
+
+
+class Reference:
+    """Reference solutions on one backend; NumPy in, NumPy out."""
+
+    def __init__(self, backend: backends.Backend) -> None:
+        self.backend = backend
+
+    def _function(self, ref: FuncRef) -> Callable[..., Any]:
+        module: Any = np_ref if self.backend.name == "numpy" else xp_ref
+        return getattr(module, ref.name) if ref.name != "identity" else (lambda z: z)
+
+    def _swap(self, value: Any) -> Any:
+        if isinstance(value, FuncRef):
+            return self._function(value)
+        if isinstance(value, list | tuple):
+            return type(value)(self._swap(v) for v in value)
+        return value
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if self.backend.name == "numpy" or not hasattr(xp_ref, name):
+            fn = getattr(np_ref, name)
+            return lambda *a, **k: fn(*self._swap(a), **{key: self._swap(v) for key, v in k.items()})
+        xfn = getattr(xp_ref, name)
+        return lambda *a, **k: backends.call_on_backend(
+            self.backend, xfn, *self._swap(a), **{key: self._swap(v) for key, v in k.items()}
+        )
+
+
+class ExampleCache:
+    """Each property test's examples, drawn once per judge process and replayed per student.
+
+    Hypothesis is derandomized, so it would draw the same examples for every student that
+    passes; drawing costs milliseconds each. A test is replayed on the recorded examples and
+    only a student who fails one meets the real engine, which finds the failure again and
+    shrinks it to the smallest failing input.
+    """
+
+    def __init__(self) -> None:
+        self._examples: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {}
+
+    def examples(
+        self, item: pytest.Function, fixtures: list[str]
+    ) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+        key = f"{item.path}::{item.originalname}"
+        if key not in self._examples:
+            handle = item.obj.hypothesis
+            original = handle.inner_test
+            recorded: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+
+            def record(*args: Any, **kwargs: Any) -> None:
+                drawn = {k: v for k, v in kwargs.items() if k not in fixtures}
+                recorded.append(copy.deepcopy((args, drawn)))
+
+            handle.inner_test = record
+            try:
+                item.obj(**dict.fromkeys(fixtures))
+            finally:
+                handle.inner_test = original
+            self._examples[key] = recorded
+        return self._examples[key]
+
+
+@dataclass
+class Subject:
+    """One submission in the chunk, with the cells to run and its recorded outcomes."""
+
+    submission: Submission
+    cells: list[tuple[int, str, str | None]]
+    outcomes: list[TestOutcome] = field(default_factory=list)
+    done: bool = False
+
+
+def _outcome(item: str, weight: float, excinfo: pytest.ExceptionInfo[BaseException] | None) -> TestOutcome:
+    if excinfo is None:
+        return TestOutcome(item, True, weight)
+    exc = excinfo.value
+    if isinstance(exc, Misconception):
+        return TestOutcome(
+            item, False, weight, "misconception", exc.diagnosis, exc.message, exc.failing_input
+        )
+    if isinstance(exc, StudentFailure):
+        return TestOutcome(item, False, weight, exc.kind, exc.diagnosis, exc.message)
+    name = type(exc).__name__
+    if name in ("Flaky", "FlakyFailure", "FlakyReplay"):
+        return TestOutcome(
+            item,
+            False,
+            weight,
+            "misconception",
+            "other",
+            f"{item}: gave different answers for the same input.",
+        )
+    if isinstance(exc, AssertionError):
+        # A bare assert: its first line is the suite's own message only when one was given.
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        text = first if first and not first.startswith("assert ") else "a hidden check did not pass"
+        return TestOutcome(item, False, weight, "misconception", "other", f"{item}: {text}.")
+    log.error("internal error in a hidden check for %s: %s: %s", item, name, exc)
+    return TestOutcome(
+        item,
+        False,
+        weight,
+        "error",
+        "error",
+        f"{item}: the grader could not finish a check (internal {name}); "
+        "your instructor can see the details.",
+    )
+
+
+class JudgePlugin:
+    """pytest plugin: the `student` and `ref` fixtures and the outcome recorder."""
+
+    def __init__(
+        self,
+        *,
+        course: Course,
+        spec: AssignmentSpec,
+        subjects: list[Subject],
+        zygote: Zygote,
+        reference: Reference,
+        on_result: Callable[[GradeResult], None],
+        scratch_root: Path,
+        limits: Limits,
+        examples: ExampleCache,
+    ) -> None:
+        self.course = course
+        self.spec = spec
+        self.subjects = subjects
+        self.zygote = zygote
+        self.reference = reference
+        self.on_result = on_result
+        self.scratch_root = scratch_root
+        self.limits = limits
+        self.examples = examples
+        self.hidden = course.hidden_paths()
+        self.collect_errors: list[str] = []
+        self.items = {i.name for i in spec.items}
+        self.tested: set[str] = set()
+        self._serial = 0
+
+    # --- pytest hooks ---
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if "student" in metafunc.fixturenames:
+            ids = [s.submission.student_id for s in self.subjects]
+            metafunc.parametrize(
+                "student", range(len(self.subjects)), indirect=True, scope="session", ids=ids
+            )
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collect_errors.append(f"{report.nodeid}: {str(report.longrepr).splitlines()[-1]}")
+
+    def _item_of(self, item: pytest.Item) -> tuple[str, float]:
+        marker = item.get_closest_marker("item")
+        if marker is not None and marker.args:
+            return str(marker.args[0]), float(marker.kwargs.get("weight", 1.0))
+        module = Path(str(item.fspath)).stem.removeprefix("test_")
+        return module, 1.0
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            name, _ = self._item_of(item)
+            if name not in self.items:
+                self.collect_errors.append(
+                    f"{item.nodeid}: checks '{name}', which is not an item of assignment.toml"
+                )
+            self.tested.add(name)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+        yield
+        callspec = getattr(item, "callspec", None)
+        if callspec is None or "student" not in callspec.params:
+            return
+        subject = self.subjects[callspec.params["student"]]
+        if call.when == "call" or (call.when == "setup" and call.excinfo is not None):
+            name, weight = self._item_of(item)
+            subject.outcomes.append(_outcome(name, weight, call.excinfo))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
+        handle = getattr(pyfuncitem.obj, "hypothesis", None)
+        if handle is None:
+            return None
+        fixtures = list(pyfuncitem._fixtureinfo.argnames)
+        funcargs = {name: pyfuncitem.funcargs[name] for name in fixtures}
+        try:
+            for args, drawn in self.examples.examples(pyfuncitem, fixtures):
+                handle.inner_test(*copy.deepcopy(args), **funcargs, **copy.deepcopy(drawn))
+        except Exception:
+            pyfuncitem.obj(**funcargs)  # the real engine: finds the failure again and shrinks it
+            raise  # it did not fail again (a student whose answers vary): the replayed failure stands
+        return True
+
+    # --- fixtures ---
+    @pytest.fixture(scope="session")
+    def ref(self) -> Reference:
+        return self.reference
+
+    @pytest.fixture(scope="session")
+    def student(self, request: pytest.FixtureRequest) -> Iterator[StudentProxy]:
+        subject = self.subjects[request.param]
+        start = time.monotonic()
+        self._serial += 1
+        scratch = Path(tempfile.mkdtemp(prefix="s-", dir=self.scratch_root))
+        _copy_submission_files(subject.submission.path.parent, scratch)
+        spec = jail_spec(scratch, hide=self.hidden, limits=self.limits, serial=self._serial)
+        process = StudentProcess(
+            self.zygote,
+            spec,
+            [(i, s) for i, s, _ in subject.cells],
+            cell_timeout_s=self.spec.cell_timeout_s,
+            total_timeout_s=self.spec.notebook_timeout_s,
+        )
+        try:
+            process.start()
+            proxy = StudentProxy(process, self.spec)
+        except WorkerLost as lost:
+            proxy = StudentProxy(None, self.spec, start_error=lost.reason)
+        try:
+            yield proxy
+        finally:
+            try:
+                self.on_result(self._finish(subject, proxy, process, time.monotonic() - start))
+            finally:
+                process.close()
+                shutil.rmtree(scratch, ignore_errors=True)
+                subject.done = True
+
+    def _finish(
+        self, subject: Subject, proxy: StudentProxy, process: StudentProcess, duration: float
+    ) -> GradeResult:
+        items: list[ItemResult] = []
+        for spec_item in self.spec.items:
+            outcomes = [o for o in subject.outcomes if o.item == spec_item.name]
+            items.append(
+                grade_item(
+                    spec_item, outcomes, self.spec.misconceptions, duration_s=proxy.spent_s(spec_item.name)
+                )
+            )
+        for question in self.spec.quiz:
+            reply = proxy.get(question.variable)
+            items.append(quizzes.grade_answer(question, reply.value, found=reply.ok))
+        return _result(subject, items, process.results(), self.spec, duration)
+
+
+def _result(
+    subject: Subject, items: list[ItemResult], cells: list[CellResult], spec: AssignmentSpec, duration: float
+) -> GradeResult:
+    grade_ids = {i: g for i, _, g in subject.cells}
+    cells = [CellResult(c.index, grade_ids.get(c.index), c.ok, c.ename, c.evalue) for c in cells]
+    points = spec.grade_ids()
+    ran = {c.grade_id: c.ok for c in cells if c.grade_id in points}
+    nbgrader = {g: (p if ran.get(g, False) else 0.0) for g, p in points.items()}
+    sub = subject.submission
+    return GradeResult(
+        sub.student_id,
+        sub.assignment_id,
+        sub.sha256,
+        spec.suite_sha256,
+        tuple(items),
+        tuple(cells),
+        nbgrader,
+        duration_s=duration,
+    )
+
+
+def error_result(submission: Submission, spec: AssignmentSpec, message: str) -> GradeResult:
+    """Every item `error` with the same message: the notebook itself could not be graded."""
+    items = [ItemResult(i.name, 0.0, i.points, "error", "error", message) for i in spec.items]
+    items += [ItemResult(q.item, 0.0, q.points, "error", "error", message) for q in spec.quiz]
+    return GradeResult(
+        submission.student_id,
+        submission.assignment_id,
+        submission.sha256,
+        spec.suite_sha256,
+        tuple(items),
+        (),
+        {g: 0.0 for g in spec.grade_ids()},
+        status="error",
+        message=message,
+    )
+
+
+def _copy_submission_files(folder: Path, scratch: Path, *, max_bytes: int = 50 << 20) -> None:
+    """The submission's own files (data a student added), within a size limit, no links."""
+    total = 0
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if path.is_symlink() or not path.is_file():
+            continue
+        total += path.stat().st_size
+        if total > max_bytes:
+            break
+        shutil.copyfile(path, scratch / path.name)
+
+
+def grade_chunk(
+    course: Course,
+    spec: AssignmentSpec,
+    submissions: Sequence[Submission],
+    *,
+    zygote: Zygote,
+    reference: Reference,
+    on_result: Callable[[GradeResult], None],
+    limits: Limits | None = None,
+    examples: ExampleCache | None = None,
+) -> None:
+    """Grade `submissions` in one pytest session; `on_result` receives each as it finishes."""
+    try:
+        source = read_source_cells(course.source_notebook(spec.assignment_id))
+    except (OSError, NotebookError) as exc:
+        raise CourseError(f"{course.source_notebook(spec.assignment_id)}: cannot be read ({exc}).") from None
+    subjects: list[Subject] = []
+    for sub in submissions:
+        if sub.error:
+            on_result(error_result(sub, spec, sub.error))
+            continue
+        try:
+            subjects.append(Subject(sub, cells_to_run(sub.cells, source)))
+        except NotebookError as exc:
+            on_result(error_result(sub, spec, f"{sub.path.name}: {exc}"))
+    if not subjects:
+        return
+    scratch_root = Path(tempfile.mkdtemp(prefix="autograder-"))
+    os.chmod(scratch_root, 0o711)  # workers may enter their own folder, not list the others
+    plugin = JudgePlugin(
+        course=course,
+        spec=spec,
+        subjects=subjects,
+        zygote=zygote,
+        reference=reference,
+        on_result=on_result,
+        scratch_root=scratch_root,
+        limits=limits or Limits(),
+        examples=examples or ExampleCache(),
+    )
+    args = [str(p) for p in spec.suite_files] + [
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:terminal",
+        "-p",
+        "no:stepwise",
+        "--import-mode=importlib",
+        "-c",
+        os.devnull,
+        "--rootdir",
+        str(spec.folder),
+        "-W",
+        "ignore",
+        "--strict-markers",
+        "-o",
+        "markers=item: the item a check belongs to",
+    ]
+    try:
+        _load_hypothesis_profile()
+        pytest.main(args, plugins=[plugin])
+    finally:
+        shutil.rmtree(scratch_root, ignore_errors=True)
+    if plugin.collect_errors:
+        raise CourseError(f"hidden suite of {spec.assignment_id}: {plugin.collect_errors[0]}")
+    untested = [i for i in plugin.items if i not in plugin.tested]
+    if untested:
+        raise CourseError(f"{spec.folder}: the hidden suite has no check for {', '.join(sorted(untested))}.")
+    for subject in subjects:
+        if not subject.done:
+            on_result(
+                error_result(subject.submission, spec, "grading stopped before this notebook was finished")
+            )
+
+
+def _load_hypothesis_profile() -> None:
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile(
+        "judge",
+        max_examples=25,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        report_multiple_bugs=False,
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+    )
+    settings.load_profile("judge")

@@ -1,0 +1,148 @@
+"""Reading, validating and patching notebooks (nbformat, nbgrader cell metadata).
+
+`read_cells` turns a `.ipynb` into `Cell`s or raises `NotebookError` with a sentence a
+student can act on. `load_submission` does that for one student's file and never raises:
+an unreadable notebook is a `Submission` with an `error`. `cells_to_run` is nbgrader's
+autograde rule: the student's code cells, but every locked or test cell as the instructor
+wrote it in source/ (hidden tests included), so a student cannot edit the tests away.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from autograder.models import Cell, Submission
+
+MAX_NOTEBOOK_BYTES = 50 << 20
+
+
+class NotebookError(Exception):
+    """A notebook that cannot be graded; the message says what is wrong and what to do."""
+
+
+def _cells_from(nb: Any) -> tuple[Cell, ...]:
+    cells = []
+    for index, raw in enumerate(nb.get("cells", [])):
+        meta = raw.get("metadata", {}).get("nbgrader", {}) or {}
+        source = raw.get("source", "")
+        if isinstance(source, list):
+            source = "".join(source)
+        cells.append(
+            Cell(
+                index=index,
+                cell_type=str(raw.get("cell_type", "")),
+                source=str(source),
+                grade_id=meta.get("grade_id") if isinstance(meta.get("grade_id"), str) else None,
+                points=float(meta.get("points", 0) or 0) if meta.get("grade") else 0.0,
+                is_grade=bool(meta.get("grade")),
+                is_solution=bool(meta.get("solution")),
+                is_locked=bool(meta.get("locked")),
+            )
+        )
+    return tuple(cells)
+
+
+def read_cells(data: bytes, *, name: str = "the notebook") -> tuple[Cell, ...]:
+    """Parse and validate notebook bytes into cells."""
+    if not data.strip():
+        raise NotebookError(f"{name} is empty. Save the notebook in Jupyter and submit it again.")
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        raise NotebookError(
+            f"{name} is {len(data) >> 20} MB, over the {MAX_NOTEBOOK_BYTES >> 20} MB limit; "
+            "clear large outputs (Edit > Clear All Outputs) and submit it again."
+        )
+    try:
+        text = data.decode("utf-8")
+        raw = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        where = f" (line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise NotebookError(
+            f"{name} is not a valid notebook (JSON error{where}). "
+            "Download it again from Jupyter and resubmit."
+        ) from None
+    if not isinstance(raw, dict) or ("cells" not in raw and "worksheets" not in raw):
+        raise NotebookError(f"{name} is JSON but not a Jupyter notebook (no cells).")
+    major = raw.get("nbformat")
+    if major != 4:
+        raise NotebookError(
+            f"{name} uses notebook format {major!r}; this course needs format 4. "
+            "Open it in JupyterLab, save it, and submit it again."
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(text, as_version=4)
+            nbformat.validate(nb)
+    except Exception as exc:  # nbformat raises many kinds for malformed documents
+        first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        raise NotebookError(f"{name} is not a valid notebook ({first}).") from None
+    return _cells_from(nb)
+
+
+def load_submission(student_id: str, assignment_id: str, path: Path) -> Submission:
+    """Read one student's notebook; problems become `Submission.error`, never exceptions."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return Submission(
+            student_id,
+            assignment_id,
+            path,
+            "",
+            error=(f"no {path.name} in the submission; submit the notebook named {assignment_id}.ipynb."),
+        )
+    except OSError as exc:
+        return Submission(
+            student_id, assignment_id, path, "", error=f"{path.name} cannot be read ({exc.strerror})."
+        )
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        cells = read_cells(data, name=path.name)
+    except NotebookError as exc:
+        return Submission(student_id, assignment_id, path, digest, error=str(exc))
+    return Submission(student_id, assignment_id, path, digest, cells=cells)
+
+
+def read_source_cells(path: Path) -> tuple[Cell, ...]:
+    """The instructor's notebook, which must be readable (else the course is broken)."""
+    return read_cells(path.read_bytes(), name=str(path))
+
+
+def cells_to_run(submission: tuple[Cell, ...], source: tuple[Cell, ...]) -> list[tuple[int, str, str | None]]:
+    """(index, code, grade_id) to execute: the student's cells with locked cells restored.
+
+    Raises NotebookError when a test cell of the source is missing or duplicated.
+    """
+    by_id = {c.grade_id: c for c in source if c.grade_id}
+    seen: dict[str, int] = {}
+    for cell in submission:
+        if cell.grade_id:
+            seen[cell.grade_id] = seen.get(cell.grade_id, 0) + 1
+    for grade_id, count in seen.items():
+        if count > 1:
+            raise NotebookError(
+                f"the cell '{grade_id}' appears {count} times; delete the copies "
+                "(or start again from a fresh copy of the assignment)."
+            )
+    lost = [c.grade_id for c in source if c.is_grade and c.grade_id and c.grade_id not in seen]
+    if lost:
+        raise NotebookError(
+            f"the notebook has lost its test cell '{lost[0]}' (deleted?). Copy your answers into "
+            "a fresh copy of the assignment and submit that."
+        )
+    run = []
+    for cell in submission:
+        if cell.cell_type != "code":
+            continue
+        original = by_id.get(cell.grade_id) if cell.grade_id else None
+        if original is not None and (original.is_locked or original.is_grade) and not original.is_solution:
+            run.append((cell.index, original.source, cell.grade_id))
+        else:
+            run.append((cell.index, cell.source, cell.grade_id))
+    return run

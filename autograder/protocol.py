@@ -1,0 +1,244 @@
+"""The wire between the judge and a worker: framed JSON headers and `.npy` blobs, never pickle.
+
+A frame is a 4-byte big-endian header length, a UTF-8 JSON header, then the blobs the header
+announces (`"nblobs"`), each an 8-byte length and its bytes. Values travel as a small tagged
+tree (`encode` / `decode`): numbers, strings, lists, tuples, dicts with string keys, NumPy
+arrays as `.npy` bytes (read back with ``allow_pickle=False``) and references to functions by
+name. The judge side decodes with hard limits, so a hostile worker can send garbage but never
+an object: whatever arrives is plain data.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import struct
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+MAX_HEADER_BYTES = 4 << 20
+MAX_BLOB_BYTES = 1 << 30
+MAX_DEPTH = 32
+MAX_NODES = 100_000
+MAX_STR = 100_000
+# dtype kinds a judge accepts: bool, ints, floats, complex, text. No objects, no records.
+SAFE_KINDS = frozenset("biufcUS")
+
+_HEAD = struct.Struct(">I")
+_BLOB = struct.Struct(">Q")
+
+
+class ProtocolError(Exception):
+    """The other side sent something that is not a well-formed frame or value."""
+
+
+class ChannelClosed(ProtocolError):
+    """The other side closed the channel (a worker that exited or was killed)."""
+
+
+@dataclass(frozen=True)
+class FuncRef:
+    """A function named across the wire: a worker builtin (`relu`) or the student's own."""
+
+    name: str
+    source: str = "builtin"  # "builtin" | "student"
+
+
+# --- framing ---------------------------------------------------------------------------------
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    buf = bytearray(n)
+    view = memoryview(buf)
+    got = 0
+    while got < n:
+        k = sock.recv_into(view[got:], n - got)
+        if k == 0:
+            raise ChannelClosed("channel closed")
+        got += k
+    return bytes(buf)
+
+
+def send_frame(sock: socket.socket, header: dict[str, Any], blobs: Sequence[bytes] = ()) -> None:
+    """Send one frame."""
+    head = dict(header)
+    head["nblobs"] = len(blobs)
+    raw = json.dumps(head, separators=(",", ":"), allow_nan=False).encode()
+    parts = [_HEAD.pack(len(raw)), raw]
+    for blob in blobs:
+        parts.append(_BLOB.pack(len(blob)))
+        parts.append(blob)
+    sock.sendall(b"".join(parts))
+
+
+def recv_frame(
+    sock: socket.socket, *, max_blob_bytes: int = MAX_BLOB_BYTES
+) -> tuple[dict[str, Any], list[bytes]]:
+    """Receive one frame, refusing oversized headers and blobs."""
+    (size,) = _HEAD.unpack(_recv_exact(sock, _HEAD.size))
+    if size > MAX_HEADER_BYTES:
+        raise ProtocolError(f"header of {size} bytes is over the limit")
+    try:
+        header = json.loads(_recv_exact(sock, size))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProtocolError(f"header is not JSON: {exc}") from None
+    if not isinstance(header, dict):
+        raise ProtocolError("header is not a JSON object")
+    nblobs = header.get("nblobs", 0)
+    if not isinstance(nblobs, int) or not 0 <= nblobs <= 10_000:
+        raise ProtocolError("bad blob count")
+    blobs = []
+    total = 0
+    for _ in range(nblobs):
+        (length,) = _BLOB.unpack(_recv_exact(sock, _BLOB.size))
+        total += length
+        if total > max_blob_bytes:
+            raise ProtocolError(f"blobs over the limit of {max_blob_bytes} bytes")
+        blobs.append(_recv_exact(sock, length))
+    return header, blobs
+
+
+# --- values ----------------------------------------------------------------------------------
+
+
+def _write_npy(array: np.ndarray[Any, Any]) -> bytes:
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, array, allow_pickle=False)
+    return buf.getvalue()
+
+
+def encode(
+    value: Any,
+    blobs: list[bytes],
+    *,
+    resolve: Callable[[Any], Any] | None = None,
+    depth: int = 0,
+) -> Any:
+    """Turn a value into a JSON-able tree, appending array bytes to `blobs`.
+
+    `resolve` is the worker's fallback for objects of other types (it tries `np.asarray`);
+    without it such objects are refused.
+    """
+    if depth > MAX_DEPTH:
+        raise ProtocolError("value is nested too deeply")
+    if value is None:
+        return {"t": "none"}
+    if value is Ellipsis:
+        return {"t": "ellipsis"}
+    if type(value) is bool:
+        return {"t": "bool", "v": value}
+    if type(value) is int:
+        return {"t": "int", "v": str(value)}
+    if type(value) is float:
+        return {"t": "float", "v": repr(value)}
+    if type(value) is str:
+        return {"t": "str", "v": value[:MAX_STR]}
+    if isinstance(value, FuncRef):
+        return {"t": "func", "name": value.name, "src": value.source}
+    if isinstance(value, np.generic):
+        scalar = np.asarray(value)
+        if scalar.dtype.kind not in SAFE_KINDS:
+            raise ProtocolError(f"NumPy scalar of dtype {scalar.dtype} cannot be sent")
+        blobs.append(_write_npy(scalar))
+        return {"t": "npscalar", "b": len(blobs) - 1}
+    if type(value) is np.ndarray:
+        if value.dtype.kind not in SAFE_KINDS:
+            raise ProtocolError(f"array of dtype {value.dtype} cannot be sent")
+        blobs.append(_write_npy(value))
+        return {"t": "array", "b": len(blobs) - 1}
+    if type(value) in (list, tuple):
+        tag = "list" if type(value) is list else "tuple"
+        return {"t": tag, "v": [encode(v, blobs, resolve=resolve, depth=depth + 1) for v in value]}
+    if type(value) is dict and all(type(k) is str for k in value):
+        return {
+            "t": "dict",
+            "v": [[k, encode(v, blobs, resolve=resolve, depth=depth + 1)] for k, v in value.items()],
+        }
+    if resolve is not None:
+        converted, kind = resolve(value)
+        tree = encode(converted, blobs, depth=depth + 1)
+        tree["from"] = kind
+        return tree
+    raise ProtocolError(f"a value of type {type(value).__name__} cannot be sent")
+
+
+def _read_npy(blob: bytes) -> np.ndarray[Any, Any]:
+    try:
+        array = np.lib.format.read_array(io.BytesIO(blob), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ProtocolError(f"array bytes are not a valid .npy: {exc}") from None
+    if type(array) is not np.ndarray or array.dtype.kind not in SAFE_KINDS:
+        raise ProtocolError("array of an unsafe dtype")
+    return array
+
+
+class _Budget:
+    def __init__(self) -> None:
+        self.nodes = 0
+
+    def spend(self) -> None:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise ProtocolError("value has too many parts")
+
+
+def decode(
+    tree: Any,
+    blobs: list[bytes],
+    *,
+    resolve_func: Callable[[FuncRef], Any] | None = None,
+    _budget: _Budget | None = None,
+    _depth: int = 0,
+) -> Any:
+    """Rebuild a value from `encode`'s tree; only plain data comes out."""
+    budget = _budget or _Budget()
+    budget.spend()
+    if _depth > MAX_DEPTH + 1 or not isinstance(tree, dict):
+        raise ProtocolError("malformed value")
+    tag = tree.get("t")
+    try:
+        if tag == "none":
+            return None
+        if tag == "ellipsis":
+            return Ellipsis
+        if tag == "bool":
+            return bool(tree["v"])
+        if tag == "int":
+            text = str(tree["v"])
+            if len(text) > 5000:
+                raise ProtocolError("integer too long")
+            return int(text)
+        if tag == "float":
+            return float(str(tree["v"]))
+        if tag == "str":
+            return str(tree["v"])[:MAX_STR]
+        if tag in ("array", "npscalar"):
+            array = _read_npy(blobs[int(tree["b"])])
+            if tag == "npscalar":
+                if array.ndim != 0:
+                    raise ProtocolError("scalar with a shape")
+                return array[()]
+            return array
+        if tag in ("list", "tuple"):
+            items = [
+                decode(v, blobs, resolve_func=resolve_func, _budget=budget, _depth=_depth + 1)
+                for v in tree["v"]
+            ]
+            return items if tag == "list" else tuple(items)
+        if tag == "dict":
+            return {
+                str(k): decode(v, blobs, resolve_func=resolve_func, _budget=budget, _depth=_depth + 1)
+                for k, v in tree["v"]
+            }
+        if tag == "func":
+            ref = FuncRef(str(tree["name"]), str(tree.get("src", "builtin")))
+            if resolve_func is None:
+                raise ProtocolError("functions cannot be sent this way")
+            return resolve_func(ref)
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise ProtocolError(f"malformed value: {exc}") from None
+    raise ProtocolError(f"unknown value tag {tag!r}")

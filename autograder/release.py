@@ -1,0 +1,91 @@
+"""Build release/<a>/ from source/<a>/ with nbgrader's own generate_assignment.
+
+Before nbgrader runs, the source notebook is checked against `assignments/<a>/`: a test cell
+for every item with the same points, an answer cell for every function, a quiz cell for every
+question whose key matches the bank, no clear-text answer. nbgrader then strips solutions and
+hidden tests, records the grade cells in the gradebook, and writes the release.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+from autograder.course import AssignmentSpec, Course
+from autograder.errors import CourseError
+from autograder.notebook import NotebookError, read_source_cells
+from autograder.quiz import notebook_key
+
+log = logging.getLogger(__name__)
+
+_KEY = re.compile(r"""key\s*=\s*["']([^"']+)["']""")
+
+
+def check_source(course: Course, spec: AssignmentSpec) -> None:
+    """The source notebook agrees with the assignment's spec, or CourseError says where not."""
+    path = course.source_notebook(spec.assignment_id)
+    if not path.is_file():
+        raise CourseError(f"no source notebook {path}; write it, then release.")
+    try:
+        cells = read_source_cells(path)
+    except NotebookError as exc:
+        raise CourseError(str(exc)) from None
+    grade = {c.grade_id: c for c in cells if c.grade_id and c.is_grade}
+    answers = {c.grade_id: c for c in cells if c.grade_id and c.is_solution}
+    for grade_id, points in spec.grade_ids().items():
+        cell = grade.get(grade_id)
+        if cell is None:
+            raise CourseError(f"{path}: no test cell with grade_id '{grade_id}'.")
+        if abs(cell.points - points) > 1e-9:
+            raise CourseError(
+                f"{path}: test cell '{grade_id}' is worth {cell.points:g} points, "
+                f"assignment.toml says {points:g}."
+            )
+    for item in spec.items:
+        cell = answers.get(item.name)
+        if cell is None:
+            raise CourseError(f"{path}: no autograded answer cell with grade_id '{item.name}'.")
+        body = "\n".join(
+            line
+            for line in cell.source.splitlines()
+            if line.strip() and not line.lstrip().startswith(("import ", "from ", "#"))
+        )
+        if not body.startswith(f"def {item.name}("):
+            raise CourseError(f"{path}: answer cell '{item.name}' must start with `def {item.name}(`.")
+    for question in spec.quiz:
+        cell = grade[question.grade_id]
+        match = _KEY.search(cell.source)
+        if match is None or match.group(1) != notebook_key(question):
+            raise CourseError(
+                f"{path}: quiz cell '{question.grade_id}' does not carry the key of "
+                f"quiz.toml's answer; use autograder.quiz.notebook_key for '{question.id}'."
+            )
+
+
+def generate(course: Course, assignment_id: str) -> Path:
+    """Run nbgrader generate_assignment; return the release notebook's path."""
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course.root)).load_config()
+    config.CourseDirectory.root = str(course.root)
+    config.CourseDirectory.db_url = course.db_url
+    api = NbGraderAPI(config=config)
+    result = api.generate_assignment(assignment_id, force=True, create=True)
+    if not result.get("success"):
+        detail = (result.get("error") or result.get("log") or "").strip().splitlines()
+        raise CourseError(
+            f"nbgrader generate_assignment {assignment_id} failed: {detail[-1] if detail else 'no output'}"
+        )
+    out = course.release_notebook(assignment_id)
+    if not out.is_file():
+        raise CourseError(f"nbgrader did not write {out}.")
+    return out
+
+
+def release(course: Course, assignment_id: str) -> Path:
+    """Check the source against the spec, then generate the release."""
+    spec = course.assignment(assignment_id)
+    check_source(course, spec)
+    return generate(course, assignment_id)

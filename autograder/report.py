@@ -1,0 +1,260 @@
+"""Gradebook -> tidy pandas tables -> CSV and HTML; the only module that imports pandas.
+
+Tables (also a Python API: `load(course_root, assignment_id)` returns them as DataFrames):
+- `scores`: one row a student and item, the columns of interfaces.md;
+- `gradebook`: one row a student, one column an item, then total, max_total and percent;
+- `items`: one row an item: mean score, pass rate, difficulty, discrimination (correlation of
+  the item with the rest of the total), mean time taken, the three most frequent diagnoses;
+- `misconceptions`: each diagnosis with its count and the students who hit it.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from autograder.course import Course, load_course
+from autograder.gradebook import GradeStore
+from autograder.models import SCORE_COLUMNS
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The report's DataFrames for one assignment."""
+
+    scores: pd.DataFrame
+    gradebook: pd.DataFrame
+    items: pd.DataFrame
+    misconceptions: pd.DataFrame
+
+
+def scores_frame(store: GradeStore, assignment_id: str) -> pd.DataFrame:
+    rows = store.item_rows(assignment_id)
+    frame = pd.DataFrame(rows, columns=[*SCORE_COLUMNS, "position", "duration_s", "failing_input"])
+    return frame
+
+
+def write_scores_csv(course: Course, store: GradeStore, assignment_id: str) -> Path:
+    """reports/<a>/scores.csv exactly as interfaces.md defines it."""
+    frame = scores_frame(store, assignment_id)[list(SCORE_COLUMNS)].copy()
+    frame["message"] = frame["message"].str.replace(r"[\r\n]+", " ", regex=True)
+    out = course.reports_dir / assignment_id / "scores.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out, index=False)
+    return out
+
+
+def _gradebook(scores: pd.DataFrame) -> pd.DataFrame:
+    order = list(dict.fromkeys(scores.sort_values("position")["item"]))
+    wide = scores.pivot(index="student", columns="item", values="score")[order]
+    wide["total"] = wide.sum(axis=1)
+    max_total = scores.groupby("student")["max_score"].sum()
+    wide["max_total"] = max_total
+    wide["percent"] = (100 * wide["total"] / wide["max_total"]).round(1)
+    wide.columns.name = None
+    return wide.reset_index()
+
+
+def _discrimination(scores: pd.DataFrame) -> pd.Series:
+    wide = scores.pivot(index="student", columns="item", values="score")
+    total = wide.sum(axis=1)
+    out = {}
+    for item in wide.columns:
+        rest = total - wide[item]
+        if wide[item].std() == 0 or rest.std() == 0 or len(wide) < 3:
+            out[item] = np.nan
+        else:
+            out[item] = float(np.corrcoef(wide[item], rest)[0, 1])
+    return pd.Series(out)
+
+
+def _items(scores: pd.DataFrame) -> pd.DataFrame:
+    grouped = scores.groupby("item", sort=False)
+    table = pd.DataFrame(
+        {
+            "max_score": grouped["max_score"].max(),
+            "mean_score": grouped["score"].mean(),
+            "pass_rate": grouped["status"].apply(lambda s: float((s == "passed").mean())),
+            "error_rate": grouped["status"].apply(lambda s: float(s.isin(["error", "timeout"]).mean())),
+            "mean_time_s": grouped["duration_s"].mean(),
+        }
+    )
+    table["difficulty"] = 1 - table["mean_score"] / table["max_score"].where(table["max_score"] > 0)
+    table["discrimination"] = _discrimination(scores)
+
+    def top(diagnoses: pd.Series) -> str:
+        counts = diagnoses[diagnoses != ""].value_counts().head(3)
+        return "; ".join(f"{d} ({n})" for d, n in counts.items())
+
+    table["top_diagnoses"] = grouped["diagnosis"].apply(top)
+    order = list(dict.fromkeys(scores.sort_values("position")["item"]))
+    return table.loc[order].round(4).reset_index()
+
+
+def _misconceptions(scores: pd.DataFrame) -> pd.DataFrame:
+    hit = scores[scores["diagnosis"] != ""]
+    if hit.empty:
+        return pd.DataFrame(columns=["diagnosis", "count", "students"])
+    grouped = hit.groupby("diagnosis")
+    table = pd.DataFrame(
+        {
+            "count": grouped.size(),
+            "students": grouped["student"].apply(lambda s: " ".join(sorted(set(s)))),
+        }
+    ).sort_values("count", ascending=False)
+    return table.reset_index()
+
+
+def tables(store: GradeStore, assignment_id: str) -> Tables:
+    scores = scores_frame(store, assignment_id)
+    if scores.empty:
+        empty = pd.DataFrame()
+        return Tables(scores[list(SCORE_COLUMNS)], empty, empty, empty)
+    return Tables(scores[list(SCORE_COLUMNS)], _gradebook(scores), _items(scores), _misconceptions(scores))
+
+
+def load(course_root: str | Path, assignment_id: str) -> Tables:
+    """The report's tables as DataFrames, for instructors who work in a notebook."""
+    store = GradeStore(load_course(Path(course_root)))
+    try:
+        return tables(store, assignment_id)
+    finally:
+        store.close()
+
+
+# --- HTML ------------------------------------------------------------------------------------
+
+
+def _figure_png(fig: Any) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def _plots(t: Tables) -> list[tuple[str, str]]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = []
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.hist(t.gradebook["percent"], bins=list(np.linspace(0, 100, 21)), color="#4c72b0", edgecolor="white")
+    ax.set(xlabel="score (%)", ylabel="students", title="Score distribution")
+    out.append(("Score distribution", _figure_png(fig)))
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(6, 0.35 * len(t.items) + 1))
+    ax.barh(t.items["item"], t.items["pass_rate"] * 100, color="#55a868")
+    ax.invert_yaxis()
+    ax.set(xlabel="pass rate (%)", xlim=(0, 100), title="Pass rate per item")
+    out.append(("Pass rate per item", _figure_png(fig)))
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.scatter(t.items["difficulty"], t.items["discrimination"], color="#c44e52")
+    for _, row in t.items.iterrows():
+        ax.annotate(row["item"], (row["difficulty"], row["discrimination"]), fontsize=7)
+    ax.set(
+        xlabel="difficulty (1 - mean share)",
+        ylabel="discrimination (item-rest r)",
+        title="Item difficulty against discrimination",
+    )
+    out.append(("Difficulty and discrimination", _figure_png(fig)))
+    plt.close(fig)
+
+    if not t.misconceptions.empty:
+        top = t.misconceptions.head(15)
+        fig, ax = plt.subplots(figsize=(6, 0.35 * len(top) + 1))
+        ax.barh(top["diagnosis"], top["count"], color="#8172b2")
+        ax.invert_yaxis()
+        ax.set(xlabel="items diagnosed", title="Misconceptions")
+        out.append(("Misconceptions", _figure_png(fig)))
+        plt.close(fig)
+    return out
+
+
+_SORT_JS = """
+document.querySelectorAll('table.sortable th').forEach(function (th, col) {
+  th.addEventListener('click', function () {
+    var table = th.closest('table'), body = table.tBodies[0];
+    var rows = Array.from(body.rows), asc = th.dataset.asc !== '1';
+    rows.sort(function (a, b) {
+      var x = a.cells[col].innerText, y = b.cells[col].innerText;
+      var nx = parseFloat(x), ny = parseFloat(y);
+      var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
+      return asc ? c : -c;
+    });
+    th.dataset.asc = asc ? '1' : '0';
+    rows.forEach(function (r) { body.appendChild(r); });
+  });
+});
+"""
+
+
+def _table_html(frame: pd.DataFrame, table_id: str) -> str:
+    return str(
+        frame.to_html(
+            index=False,
+            classes="sortable",
+            table_id=table_id,
+            na_rep="",
+            border=0,
+            float_format=lambda x: f"{x:.3g}",
+        )
+    )
+
+
+def write_report(course: Course, assignment_id: str) -> Path:
+    """Write gradebook.csv, items.csv, misconceptions.csv and report.html; return the HTML's path."""
+    store = GradeStore(course)
+    try:
+        t = tables(store, assignment_id)
+    finally:
+        store.close()
+    out = course.reports_dir / assignment_id
+    out.mkdir(parents=True, exist_ok=True)
+    t.gradebook.to_csv(out / "gradebook.csv", index=False)
+    t.items.to_csv(out / "items.csv", index=False)
+    t.misconceptions.to_csv(out / "misconceptions.csv", index=False)
+    if t.gradebook.empty:
+        body = "<p>No graded submissions yet: run <code>autograder grade</code> first.</p>"
+    else:
+        figures = "".join(
+            f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,{png}">'
+            f"<figcaption>{html.escape(title)}</figcaption></figure>"
+            for title, png in _plots(t)
+        )
+        slow = t.items.sort_values("mean_time_s", ascending=False).head(5)[
+            ["item", "mean_time_s", "error_rate"]
+        ]
+        body = (
+            f"<p>{len(t.gradebook)} students, mean {t.gradebook['percent'].mean():.1f} %, "
+            f"median {t.gradebook['percent'].median():.1f} %.</p>"
+            f'<div class="figs">{figures}</div>'
+            f"<h2>Items</h2>{_table_html(t.items, 'items')}"
+            f"<h2>Misconceptions</h2>{_table_html(t.misconceptions, 'misconceptions')}"
+            f"<h2>Slowest and most-erroring items</h2>{_table_html(slow, 'slow')}"
+            f"<h2>Students</h2>{_table_html(t.gradebook, 'students')}"
+        )
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(assignment_id)} report</title><style>"
+        "body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}"
+        "table{border-collapse:collapse;font-size:13px;margin-bottom:1.5em}"
+        "th,td{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left}"
+        "th{cursor:pointer;background:#f4f4f4}.figs{display:flex;flex-wrap:wrap;gap:1em}"
+        "figure{margin:0}figcaption{font-size:12px;color:#555}"
+        f"</style></head><body><h1>{html.escape(assignment_id)}: grading report</h1>{body}"
+        f"<script>{_SORT_JS}</script></body></html>"
+    )
+    path = out / "report.html"
+    path.write_text(page, encoding="utf-8")
+    return path

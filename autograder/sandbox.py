@@ -1,0 +1,371 @@
+"""Start and limit workers: the only module (with `pool`) that starts processes.
+
+A `Zygote` is a fresh interpreter (`python -m autograder.worker`) with a scrubbed environment
+that has imported NumPy and friends once; it forks one confined worker per request. A
+`Worker` is the judge's handle on one such process: run the cells, call a function, read a
+variable, each under a wall-clock limit that kills the worker's whole process group.
+`StudentProcess` keeps one submission reachable: when its code ends the process (`os._exit`,
+a crash, a timeout) it starts a fresh worker, re-running the cells but the one that killed
+the last, so the items the suite can still reach keep their points.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import autograder
+from autograder import protocol
+from autograder.jail import JailSpec, Limits, scrubbed_environment
+from autograder.models import CellResult
+
+log = logging.getLogger(__name__)
+
+READY_TIMEOUT_S = 30.0
+
+
+class WorkerLost(Exception):
+    """The worker ended (exited, crashed, was killed) before it answered."""
+
+    def __init__(self, reason: str, *, timed_out: bool = False, at_cell: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.timed_out = timed_out
+        self.at_cell = at_cell
+
+
+@dataclass(frozen=True)
+class CallReply:
+    """What came back from one call: a value, or why there is none (all plain data)."""
+
+    ok: bool
+    value: Any = None
+    kind: str = ""  # raised | missing | unreadable | timeout | crashed
+    ename: str = ""
+    evalue: str = ""
+    line: int | None = None
+    warnings: tuple[str, ...] = ()
+    mutated: tuple[int, ...] = ()
+    elapsed_s: float = 0.0
+
+
+def _package_root() -> str:
+    return str(Path(autograder.__file__).resolve().parent.parent)
+
+
+class Zygote:
+    """A warm parent that forks confined workers on request."""
+
+    def __init__(self, *, python: str = sys.executable) -> None:
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = scrubbed_environment("/")
+        env["PYTHONPATH"] = _package_root()
+        self._proc = subprocess.Popen(
+            [python, "-m", "autograder.worker", str(child.fileno())],
+            pass_fds=[child.fileno()],
+            env=env,
+            cwd="/",
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        child.close()
+        self._ctrl = parent
+        self._ctrl.settimeout(READY_TIMEOUT_S)
+        try:
+            ready = json.loads(self._ctrl.recv(4096) or b"{}")
+        except (OSError, ValueError):
+            ready = {}
+        if ready.get("ev") != "zygote-ready":
+            err = self._proc.stderr.read().decode(errors="replace")[-800:] if self._proc.stderr else ""
+            self.close()
+            raise RuntimeError(f"the worker zygote did not start: {err.strip() or 'no output'}")
+        self._ctrl.settimeout(None)
+        self.spawned = 0
+
+    def spawn(self, spec: JailSpec) -> Worker:
+        """Fork one confined worker and wait until it is ready."""
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            request = json.dumps({"jail": spec.to_json()}).encode()
+            socket.send_fds(self._ctrl, [request], [theirs.fileno()])
+            pid = int(json.loads(self._ctrl.recv(4096))["pid"])
+        finally:
+            theirs.close()
+        self.spawned += 1
+        worker = Worker(mine, pid, spec)
+        worker.wait_ready()
+        return worker
+
+    def close(self) -> None:
+        self._ctrl.close()
+        try:
+            self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        if self._proc.stderr:
+            self._proc.stderr.close()
+
+    def __enter__(self) -> Zygote:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Worker:
+    """The judge's handle on one confined worker process."""
+
+    def __init__(self, sock: socket.socket, pid: int, spec: JailSpec) -> None:
+        self.sock = sock
+        self.pid = pid
+        self.spec = spec
+        self.alive = True
+        self.isolation: dict[str, Any] = {}
+
+    def _recv(self, deadline: float) -> tuple[dict[str, Any], list[bytes]]:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            self.kill()
+            raise WorkerLost("time limit", timed_out=True)
+        self.sock.settimeout(remaining)
+        try:
+            return protocol.recv_frame(self.sock)
+        except TimeoutError:
+            self.kill()
+            raise WorkerLost("time limit", timed_out=True) from None
+        except (protocol.ProtocolError, OSError) as exc:
+            self.kill()
+            raise WorkerLost(f"the process ended ({exc})") from None
+
+    def _send(self, header: dict[str, Any], blobs: Sequence[bytes] = ()) -> None:
+        try:
+            protocol.send_frame(self.sock, header, blobs)
+        except OSError as exc:
+            self.kill()
+            raise WorkerLost(f"the process ended ({exc})") from None
+
+    def wait_ready(self) -> None:
+        header, _ = self._recv(time.monotonic() + READY_TIMEOUT_S)
+        if header.get("ev") != "ready":
+            self.kill()
+            raise RuntimeError(f"a worker could not be confined: {header.get('error', header)}")
+        self.isolation = header
+
+    def run_cells(
+        self, cells: Sequence[tuple[int, str]], *, cell_timeout_s: float, total_timeout_s: float
+    ) -> list[tuple[int, bool, str, str]]:
+        """Run (index, source) cells in order; (index, ok, ename, evalue) for each."""
+        self._send({"op": "run", "cells": [{"index": i, "source": s} for i, s in cells]})
+        end = time.monotonic() + total_timeout_s
+        results: list[tuple[int, bool, str, str]] = []
+        current: int | None = None
+        while True:
+            deadline = min(end, time.monotonic() + cell_timeout_s)
+            try:
+                header, _ = self._recv(deadline)
+            except WorkerLost as lost:
+                lost.at_cell = current
+                raise
+            if header.get("ev") == "done":
+                return results
+            if header.get("phase") == "start":
+                current = int(header["i"])
+            elif header.get("phase") == "done":
+                results.append(
+                    (
+                        int(header["i"]),
+                        bool(header.get("ok")),
+                        str(header.get("ename", ""))[:100],
+                        str(header.get("evalue", ""))[:400],
+                    )
+                )
+                current = None
+
+    def call(self, name: str, args: Sequence[Any], kwargs: dict[str, Any], *, timeout_s: float) -> CallReply:
+        """Call the student's function `name`; values cross as data only."""
+        blobs: list[bytes] = []
+        header = {
+            "op": "call",
+            "name": name,
+            "args": protocol.encode(list(args), blobs),
+            "kwargs": protocol.encode(dict(kwargs), blobs),
+        }
+        self._send(header, blobs)
+        reply, out = self._recv(time.monotonic() + timeout_s)
+        return _reply(reply, out)
+
+    def get(self, name: str, *, timeout_s: float) -> CallReply:
+        """Read the student's global variable `name`."""
+        self._send({"op": "get", "name": name})
+        reply, out = self._recv(time.monotonic() + timeout_s)
+        return _reply(reply, out)
+
+    def kill(self) -> None:
+        """Kill the worker's process group (and, as root, every process of its uid)."""
+        if not self.alive:
+            return
+        self.alive = False
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+        uid = self.isolation.get("uid", -1)
+        if isinstance(uid, int) and uid > 0 and uid != os.getuid():
+            _kill_uid(uid)
+        self.sock.close()
+
+    def close(self) -> None:
+        if self.alive:
+            with suppress(OSError):
+                protocol.send_frame(self.sock, {"op": "bye"})
+        self.kill()
+
+
+def _reply(header: dict[str, Any], blobs: list[bytes]) -> CallReply:
+    def text(key: str, cap: int = 400) -> str:
+        return " ".join(str(header.get(key, "")).split())[:cap]
+
+    elapsed = header.get("elapsed_s", 0.0)
+    elapsed_s = float(elapsed) if isinstance(elapsed, int | float) else 0.0
+    if header.get("ok") is True:
+        try:
+            value = protocol.decode(header.get("value"), blobs)
+        except protocol.ProtocolError as exc:
+            return CallReply(False, kind="unreadable", evalue=str(exc))
+        warns = header.get("warnings", [])
+        mutated = header.get("mutated", [])
+        return CallReply(
+            True,
+            value=value,
+            warnings=tuple(str(w)[:200] for w in warns[:5]) if isinstance(warns, list) else (),
+            mutated=tuple(int(i) for i in mutated if isinstance(i, int)) if isinstance(mutated, list) else (),
+            elapsed_s=elapsed_s,
+        )
+    kind = str(header.get("kind", "unreadable"))
+    line = header.get("line")
+    return CallReply(
+        False,
+        kind=kind if kind in {"raised", "missing", "unreadable"} else "unreadable",
+        ename=text("ename", 80),
+        evalue=text("evalue"),
+        line=line if isinstance(line, int) else None,
+        elapsed_s=elapsed_s,
+    )
+
+
+def _kill_uid(uid: int) -> None:
+    """SIGKILL every process owned by `uid` (workers run under their own uid)."""
+    for _ in range(3):
+        found = False
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    found = True
+                    os.kill(int(entry), signal.SIGKILL)
+            except (FileNotFoundError, ProcessLookupError, PermissionError):
+                continue
+        if not found:
+            return
+
+
+@dataclass
+class StudentProcess:
+    """One submission kept callable across worker deaths (see module docstring)."""
+
+    zygote: Zygote
+    spec: JailSpec
+    cells: Sequence[tuple[int, str]]
+    cell_timeout_s: float
+    total_timeout_s: float
+    max_restarts: int = 8
+    worker: Worker | None = None
+    skipped: dict[int, str] = field(default_factory=dict)
+    cell_results: dict[int, tuple[bool, str, str]] = field(default_factory=dict)
+    restarts: int = 0
+
+    def start(self) -> None:
+        """Run the notebook, skipping on restart each cell that ended a worker."""
+        while True:
+            worker = self.zygote.spawn(self.spec)
+            todo = [(i, s) for i, s in self.cells if i not in self.skipped]
+            try:
+                for index, ok, ename, evalue in worker.run_cells(
+                    todo, cell_timeout_s=self.cell_timeout_s, total_timeout_s=self.total_timeout_s
+                ):
+                    self.cell_results[index] = (ok, ename, evalue)
+                self.worker = worker
+                return
+            except WorkerLost as lost:
+                if lost.at_cell is None or self.restarts >= self.max_restarts:
+                    self.worker = None
+                    raise
+                why = "TimeoutError" if lost.timed_out else "ProcessExit"
+                text = (
+                    f"the cell ran past its time limit of {self.cell_timeout_s:g} s"
+                    if lost.timed_out
+                    else "the cell ended the Python process (os._exit, a crash or a kill)"
+                )
+                self.skipped[lost.at_cell] = why
+                self.cell_results[lost.at_cell] = (False, why, text)
+                self.restarts += 1
+
+    def results(self) -> list[CellResult]:
+        return [
+            CellResult(index=i, grade_id=None, ok=ok, ename=en, evalue=ev)
+            for i, (ok, en, ev) in sorted(self.cell_results.items())
+        ]
+
+    def _live(self) -> Worker:
+        if self.worker is None or not self.worker.alive:
+            if self.restarts >= self.max_restarts:
+                raise WorkerLost("the notebook ended its process too many times")
+            self.restarts += 1
+            self.start()
+        assert self.worker is not None
+        return self.worker
+
+    def call(self, name: str, args: Sequence[Any], kwargs: dict[str, Any], *, timeout_s: float) -> CallReply:
+        """Call a student function; a worker lost on the way is a reply, not an exception."""
+        try:
+            worker = self._live()
+        except WorkerLost as lost:
+            return CallReply(False, kind="crashed", evalue=lost.reason)
+        try:
+            return worker.call(name, args, kwargs, timeout_s=timeout_s)
+        except WorkerLost as lost:
+            if lost.timed_out:
+                return CallReply(False, kind="timeout", evalue=f"no answer within {timeout_s:g} s")
+            return CallReply(False, kind="crashed", evalue="the call ended the Python process")
+
+    def get(self, name: str, *, timeout_s: float) -> CallReply:
+        try:
+            return self._live().get(name, timeout_s=timeout_s)
+        except WorkerLost as lost:
+            return CallReply(False, kind="crashed", evalue=lost.reason)
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
+
+
+def jail_spec(scratch: Path, *, hide: Sequence[Path], limits: Limits | None = None, serial: int) -> JailSpec:
+    """A JailSpec for one worker: its scratch dir, what to hide, and a uid of its own."""
+    # A uid per worker: processes and files of one student are out of another's reach.
+    uid = 200_000 + (os.getpid() % 1000) * 1000 + serial % 1000
+    hidden = tuple(str(p) for p in hide)
+    return JailSpec(scratch=str(scratch), limits=limits or Limits(), uid=uid, hide=hidden)

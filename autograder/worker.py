@@ -1,0 +1,352 @@
+"""The untrusted side: a zygote that forks jailed workers, and the worker's serve loop.
+
+`python -m autograder.worker FD` starts a zygote on the control socket FD. It imports what
+student code needs (NumPy, matplotlib with Agg, IPython's input transformer) once, then for
+each request forks a child that confines itself (`jail.confine`), runs the notebook's code
+cells in a fresh namespace and serves calls until told to stop. Everything it sends is data
+(`protocol`), and the judge treats all of it as the student's answer, never as a verdict.
+Nothing here imports the hidden suite, the references or the quiz keys.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import json
+import os
+import signal
+import socket
+import sys
+import time
+import traceback
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from autograder import protocol
+from autograder.jail import JailSpec, confine
+
+# Bound now, before student code can rebind names in builtins or in this module's globals.
+_exec = builtins.exec
+_compile = builtins.compile
+_BaseException = BaseException
+_perf = time.perf_counter
+_array_equal = np.array_equal
+_ndarray = np.ndarray
+
+OUTPUT_CAP_CHARS = 64_000
+ERROR_TEXT_CAP = 400
+
+
+def _relu(z: Any) -> Any:
+    return np.maximum(z, 0)
+
+
+def _sigmoid(z: Any) -> Any:
+    z = np.asarray(z, dtype=float)
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _identity(z: Any) -> Any:
+    return z
+
+
+#: Activations a call may name (they are public course material, not references).
+BUILTIN_FUNCTIONS: dict[str, Callable[[Any], Any]] = {
+    "relu": _relu,
+    "sigmoid": _sigmoid,
+    "tanh": np.tanh,
+    "identity": _identity,
+}
+
+
+class _CappedText:
+    """A stdout/stderr stand-in that keeps the first characters and drops the rest."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.parts: list[str] = []
+        self.size = 0
+
+    def write(self, text: str) -> int:
+        if self.size < self.cap:
+            piece = str(text)[: self.cap - self.size]
+            self.parts.append(piece)
+            self.size += len(piece)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+class _Shell:
+    """Just enough of `get_ipython()` for notebook magics a course uses; nothing else."""
+
+    harmless = frozenset({"matplotlib", "config", "load_ext", "autoreload", "precision"})
+
+    def __init__(self, namespace: dict[str, Any]) -> None:
+        self.user_ns = namespace
+        self.input_transformers_post: list[Any] = []
+        self.input_transformers_cleanup: list[Any] = []
+
+    def run_line_magic(self, name: str, line: str, *_: Any) -> None:
+        if name not in self.harmless:
+            raise RuntimeError(f"%{name} is not available while grading")
+
+    def run_cell_magic(self, name: str, line: str, cell: str) -> None:
+        raise RuntimeError(f"%%{name} is not available while grading")
+
+    def system(self, cmd: str) -> None:
+        raise RuntimeError("shell commands (!cmd) are not available while grading")
+
+    getoutput = system
+
+
+def _describe(exc: BaseException) -> dict[str, Any]:
+    try:
+        text = str(exc)
+    except _BaseException:
+        text = "(its message could not be read)"
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.startswith("<cell"):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return {"ename": type(exc).__name__, "evalue": " ".join(text.split())[:ERROR_TEXT_CAP], "line": line}
+
+
+class Session:
+    """One student's namespace inside a worker: runs cells, answers calls."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.ns: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+        self.shell = _Shell(self.ns)
+        self.ns["get_ipython"] = lambda: self.shell
+        self.ns["display"] = lambda *a, **k: None
+        self.transform = _transformer()
+
+    def send(self, header: dict[str, Any], blobs: list[bytes] | None = None) -> None:
+        protocol.send_frame(self.sock, header, blobs or [])
+
+    def run_cells(self, cells: list[dict[str, Any]]) -> None:
+        for cell in cells:
+            index = int(cell["index"])
+            self.send({"ev": "cell", "i": index, "phase": "start"})
+            result: dict[str, Any] = {"ev": "cell", "i": index, "phase": "done", "ok": True}
+            try:
+                code = _compile(self.transform(str(cell["source"])), f"<cell {index}>", "exec")
+                _exec(code, self.ns)
+            except _BaseException as exc:  # SystemExit and KeyboardInterrupt too
+                result.update(ok=False, **_describe(exc))
+            _close_figures()
+            self.send(result)
+        self.send({"ev": "done"})
+
+    def _resolve_func(self, ref: protocol.FuncRef) -> Any:
+        if ref.source == "builtin" and ref.name in BUILTIN_FUNCTIONS:
+            return BUILTIN_FUNCTIONS[ref.name]
+        if ref.source == "student" and callable(self.ns.get(ref.name)):
+            return self.ns[ref.name]
+        raise protocol.ProtocolError(f"no function {ref.name!r}")
+
+    def call(self, header: dict[str, Any], blobs: list[bytes]) -> None:
+        name = str(header["name"])
+        fn = self.ns.get(name)
+        if fn is None or not callable(fn):
+            self.send({"ok": False, "kind": "missing"})
+            return
+        args = protocol.decode(header["args"], blobs, resolve_func=self._resolve_func)
+        kwargs = protocol.decode(header["kwargs"], blobs, resolve_func=self._resolve_func)
+        before = [a.copy() if type(a) is _ndarray else None for a in args]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            start = _perf()
+            try:
+                with np.errstate(all="warn"):
+                    value = fn(*args, **kwargs)
+            except _BaseException as exc:
+                self.send({"ok": False, "kind": "raised", **_describe(exc), "elapsed_s": _perf() - start})
+                return
+            elapsed = _perf() - start
+        mutated = [
+            i
+            for i, (old, new) in enumerate(zip(before, args, strict=True))
+            if old is not None
+            and not (
+                type(new) is _ndarray and new.shape == old.shape and _array_equal(new, old, equal_nan=True)
+            )
+        ]
+        reply: dict[str, Any] = {
+            "ok": True,
+            "elapsed_s": elapsed,
+            "mutated": mutated,
+            "warnings": [f"{w.category.__name__}: {w.message}"[:200] for w in caught[:5]],
+        }
+        out: list[bytes] = []
+        try:
+            reply["value"] = protocol.encode(value, out, resolve=_as_data)
+        except (protocol.ProtocolError, TypeError, ValueError, RecursionError) as exc:
+            self.send({"ok": False, "kind": "unreadable", "evalue": str(exc)[:ERROR_TEXT_CAP]})
+            return
+        self.send(reply, out)
+
+    def get(self, header: dict[str, Any]) -> None:
+        name = str(header["name"])
+        if name not in self.ns:
+            self.send({"ok": False, "kind": "missing"})
+            return
+        out: list[bytes] = []
+        try:
+            value = protocol.encode(self.ns[name], out, resolve=_as_data)
+        except (protocol.ProtocolError, TypeError, ValueError, RecursionError) as exc:
+            self.send({"ok": False, "kind": "unreadable", "evalue": str(exc)[:ERROR_TEXT_CAP]})
+            return
+        self.send({"ok": True, "value": value}, out)
+
+    def serve(self) -> None:
+        while True:
+            try:
+                header, blobs = protocol.recv_frame(self.sock)
+            except protocol.ChannelClosed:
+                return
+            op = header.get("op")
+            if op == "run":
+                self.run_cells(header["cells"])
+            elif op == "call":
+                try:
+                    self.call(header, blobs)
+                except protocol.ProtocolError as exc:
+                    self.send({"ok": False, "kind": "unreadable", "evalue": str(exc)})
+            elif op == "get":
+                self.get(header)
+            elif op == "bye":
+                return
+
+
+def _as_data(value: Any) -> tuple[Any, str]:
+    """Turn an answer of another type into plain data, as `np.asarray` would read it."""
+    kind = type(value).__name__
+    if isinstance(value, bool | np.bool_):
+        return bool(value), kind
+    if isinstance(value, int):
+        return int(value), kind
+    if isinstance(value, float):
+        return float(value), kind
+    array = np.asarray(value)
+    if type(array) is not np.ndarray:
+        array = np.array(array, copy=True, subok=False)
+    if array.dtype.kind not in protocol.SAFE_KINDS:
+        raise ValueError(f"returned a {kind} that NumPy reads only as objects (dtype {array.dtype})")
+    return array, kind
+
+
+def _transformer() -> Callable[[str], str]:
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    manager = TransformerManager()
+    return lambda source: str(manager.transform_cell(source))
+
+
+def _close_figures() -> None:
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        # The student may have broken pyplot; their figures are not our business.
+        with contextlib.suppress(Exception):
+            plt.close("all")
+
+
+def _child(chan: socket.socket, spec: JailSpec) -> None:
+    """Confine this fresh fork, then serve the judge on `chan`."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    keep = chan.fileno()
+    os.closerange(3, keep)
+    os.closerange(keep + 1, 65536)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    sys.stdout = _CappedText(OUTPUT_CAP_CHARS)
+    sys.stderr = _CappedText(OUTPUT_CAP_CHARS)
+    iso = confine(spec)
+    protocol.send_frame(
+        chan,
+        {
+            "ev": "ready",
+            "pid": os.getpid(),
+            "namespaces": iso.namespaces,
+            "hidden": iso.hidden,
+            "uid": iso.uid,
+            "notes": iso.notes,
+        },
+    )
+    Session(chan).serve()
+
+
+def _warm_up() -> None:
+    """Import once in the zygote what every worker needs, so forks start warm."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from IPython.core.inputtransformer2 import TransformerManager  # noqa: F401
+
+    import autograder.selfcheck  # noqa: F401
+
+    # A first figure loads fonts and builds caches (~0.2 s): pay that once, here.
+    fig, ax = plt.subplots()
+    ax.plot([0.1, 1.0], [1.0, 2.0], label="warm")
+    ax.set(xscale="log", xlabel="x", ylabel="y", title="t")
+    ax.legend()
+    fig.canvas.draw()
+    plt.close(fig)
+
+
+def zygote(control: socket.socket) -> None:
+    """Fork a confined worker per request on `control` until it closes."""
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    _warm_up()
+    control.send(json.dumps({"ev": "zygote-ready", "pid": os.getpid()}).encode())
+    while True:
+        try:
+            msg, fds, _flags, _addr = socket.recv_fds(control, 1 << 16, 1)
+        except OSError:
+            return
+        if not msg:
+            return
+        request = json.loads(msg)
+        if not fds:
+            continue
+        chan = socket.socket(fileno=fds[0])
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                control.close()
+                _child(chan, JailSpec.from_json(request["jail"]))
+            except _BaseException:
+                code = 70
+                with contextlib.suppress(_BaseException):
+                    protocol.send_frame(chan, {"ev": "jail-failed", "error": traceback.format_exc()[-2000:]})
+            finally:
+                os._exit(code)
+        chan.close()
+        control.send(json.dumps({"pid": pid}).encode())
+
+
+def main() -> None:
+    """Entry point: `python -m autograder.worker FD`."""
+    control = socket.socket(fileno=int(sys.argv[1]))
+    zygote(control)
+
+
+if __name__ == "__main__":
+    main()
