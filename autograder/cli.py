@@ -178,3 +178,27 @@ def demo_cmd(
     )
     for path in paths:
         click.echo(f"report: {path}")
+
+
+@main.command("validate")
+@click.argument("assignments", nargs=-1)
+@click.option("--workers", type=int, default=None, help="Judges in parallel [default: the number of cores].")
+@click.pass_context
+def validate_cmd(ctx: click.Context, assignments: tuple[str, ...], workers: int | None) -> None:
+    """Prove a suite: solution full, stubs zero, each mutant diagnosed, each variant full."""
+    from autograder.validate import validate
+
+    course = _course(ctx)
+    failed = 0
+    for assignment in assignments or tuple(course.assignment_ids()):
+        rows = validate(course, assignment, workers=workers)
+        width = max(len(r.case) for r in rows)
+        click.echo(f"== {assignment}")
+        for r in rows:
+            mark = "ok " if r.ok else "BAD"
+            click.echo(f"{mark} {r.case:<{width}}  expected {r.expected}; got {r.got}")
+        bad = sum(not r.ok for r in rows)
+        failed += bad
+        click.echo(f"{assignment}: {len(rows) - bad} of {len(rows)} rows as expected")
+    if failed:
+        sys.exit(1)

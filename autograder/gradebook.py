@@ -14,7 +14,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import sys
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -77,35 +79,52 @@ class RunRecord:
     suite_sha256: str
 
 
+def ensure_scripts_on_path() -> None:
+    """nbgrader runs `alembic` as a command: make this interpreter's scripts findable."""
+    scripts = os.path.dirname(sys.executable)
+    path = os.environ.get("PATH", "")
+    if scripts not in path.split(os.pathsep):
+        os.environ["PATH"] = scripts + os.pathsep + path
+
+
 class GradeStore:
     """nbgrader's gradebook plus our journal, for one course."""
 
     def __init__(self, course: Course) -> None:
         self.course = course
+        self._gb: Any = None
+        self._gradebook()  # nbgrader's tables (and its alembic stamp) first, then ours
         self.engine = sa.create_engine(course.db_url)
         _meta.create_all(self.engine)
 
     def close(self) -> None:
+        if self._gb is not None:
+            self._gb.close()
+            self._gb = None
         self.engine.dispose()
 
     def _gradebook(self) -> Any:
-        from nbgrader.api import Gradebook
+        """nbgrader's Gradebook, opened once per store."""
+        if self._gb is None:
+            from nbgrader.api import Gradebook
 
-        return Gradebook(self.course.db_url, course_id=self.course.course_id)
+            ensure_scripts_on_path()
+            self._gb = Gradebook(self.course.db_url, course_id=self.course.course_id)
+        return self._gb
 
     def check_released(self, spec: AssignmentSpec) -> None:
         """The assignment and its grade cells must be in nbgrader's gradebook (from release)."""
         from nbgrader.api import MissingEntry
 
-        with self._gradebook() as gb:
-            try:
-                assignment = gb.find_assignment(spec.assignment_id)
-            except MissingEntry:
-                raise CourseError(
-                    f"{spec.assignment_id} is not in the gradebook ({self.course.db_url}); "
-                    f"run `autograder release {spec.assignment_id}` first."
-                ) from None
-            cells = {c.name: c.max_score for nb in assignment.notebooks for c in nb.grade_cells}
+        gb = self._gradebook()
+        try:
+            assignment = gb.find_assignment(spec.assignment_id)
+        except MissingEntry:
+            raise CourseError(
+                f"{spec.assignment_id} is not in the gradebook ({self.course.db_url}); "
+                f"run `autograder release {spec.assignment_id}` first."
+            ) from None
+        cells = {c.name: c.max_score for nb in assignment.notebooks for c in nb.grade_cells}
         expected = spec.grade_ids()
         for grade_id, points in expected.items():
             if grade_id not in cells:
@@ -129,8 +148,11 @@ class GradeStore:
         by_grade_id = {i.grade_id: i.name for i in spec.items}
         by_grade_id.update({q.grade_id: q.item for q in spec.quiz})
         scores = {i.item: i.score for i in result.items}
-        with self._gradebook() as gb:
-            gb.update_or_create_student(result.student_id)
+        gb = self._gradebook()
+        gb.update_or_create_student(result.student_id)
+        with warnings.catch_warnings():
+            # nbgrader's own session handling warns about autoflush; it is harmless.
+            warnings.simplefilter("ignore", sa.exc.SAWarning)
             submission = gb.update_or_create_submission(spec.assignment_id, result.student_id)
             for notebook in submission.notebooks:
                 for grade in notebook.grades:
@@ -215,8 +237,8 @@ class GradeStore:
 
     def nbgrader_totals(self, assignment_id: str) -> dict[str, float]:
         """Each student's total as nbgrader computes it (what `nbgrader export` prints)."""
-        with self._gradebook() as gb:
-            return {s["student"]: float(s["score"]) for s in gb.submission_dicts(assignment_id)}
+        gb = self._gradebook()
+        return {s["student"]: float(s["score"]) for s in gb.submission_dicts(assignment_id)}
 
 
 @contextlib.contextmanager

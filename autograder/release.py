@@ -14,6 +14,7 @@ from pathlib import Path
 
 from autograder.course import AssignmentSpec, Course
 from autograder.errors import CourseError
+from autograder.gradebook import ensure_scripts_on_path
 from autograder.notebook import NotebookError, read_source_cells
 from autograder.quiz import notebook_key
 
@@ -68,9 +69,11 @@ def generate(course: Course, assignment_id: str) -> Path:
     from nbgrader.apps import NbGraderAPI
     from traitlets.config.loader import PyFileConfigLoader
 
+    ensure_scripts_on_path()
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course.root)).load_config()
     config.CourseDirectory.root = str(course.root)
     config.CourseDirectory.db_url = course.db_url
+    config.Application.log_level = logging.WARNING
     api = NbGraderAPI(config=config)
     result = api.generate_assignment(assignment_id, force=True, create=True)
     if not result.get("success"):
