@@ -7,7 +7,8 @@ No I/O here. Each rule is written down where it is applied:
   `error` when nothing passed and the failures are the student's exceptions or crashes that no
   misconception explains; `failed` otherwise;
 - diagnosis: the misconception most checks point to (ties: the first seen), else `other`,
-  else `error` / `timeout` / `missing`; empty when passed;
+  else `error` / `timeout` / `missing`; an item that timed out with no misconception named is
+  `timeout`; empty when passed;
 - message: the first failing check's message for that diagnosis, with the misconception's
   title and hint appended. One line, never the suite's source.
 """
@@ -26,7 +27,7 @@ GENERIC = ("other", "error", "timeout", "missing")
 
 
 @dataclass(frozen=True)
-class TestOutcome:
+class CheckOutcome:
     """One hidden check's result for one item."""
 
     item: str
@@ -38,7 +39,7 @@ class TestOutcome:
     failing_input: str = ""
 
 
-def _pick_diagnosis(failures: list[TestOutcome]) -> str:
+def _pick_diagnosis(failures: list[CheckOutcome]) -> str:
     specific = Counter(f.diagnosis for f in failures if f.diagnosis not in GENERIC)
     if specific:
         best = max(specific.values())
@@ -62,7 +63,7 @@ def compose_message(item: str, diagnosis: str, detail: str, misconceptions: Misc
 
 
 def grade_item(
-    spec: ItemSpec, outcomes: list[TestOutcome], misconceptions: Misconceptions, *, duration_s: float = 0.0
+    spec: ItemSpec, outcomes: list[CheckOutcome], misconceptions: Misconceptions, *, duration_s: float = 0.0
 ) -> ItemResult:
     """Apply the rules above to one item."""
     total = sum(o.weight for o in outcomes)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import os
 import resource
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,13 +57,26 @@ class JailSpec:
     hide: tuple[str, ...] = ()
     namespaces: bool = True
     drop_privileges: bool = True
+    expose: tuple[str, ...] = ()  # the interpreter's directories (see interpreter_paths)
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.__dict__, "hide": list(self.hide), "limits": dict(self.limits.__dict__)}
+        return {
+            **self.__dict__,
+            "hide": list(self.hide),
+            "expose": list(self.expose),
+            "limits": dict(self.limits.__dict__),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> JailSpec:
-        return cls(**{**data, "hide": tuple(data.get("hide", ())), "limits": Limits(**data["limits"])})
+        return cls(
+            **{
+                **data,
+                "hide": tuple(data.get("hide", ())),
+                "expose": tuple(data.get("expose", ())),
+                "limits": Limits(**data["limits"]),
+            }
+        )
 
 
 @dataclass
@@ -101,6 +115,8 @@ def _enter_namespaces(libc: ctypes.CDLL, spec: JailSpec, iso: Isolation) -> None
         _check(libc.unshare(flags), "unshare")
     _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
     iso.namespaces = True
+    if os.geteuid() == 0 and spec.drop_privileges:
+        _expose_interpreter(libc, spec.expose)
     for path in spec.hide:
         if not os.path.lexists(path):
             continue
@@ -113,6 +129,50 @@ def _enter_namespaces(libc: ctypes.CDLL, spec: JailSpec, iso: Isolation) -> None
             rc = libc.mount(b"/dev/null", raw, None, MS_BIND, None)
         _check(rc, f"hide {path}")
         iso.hidden += 1
+
+
+def interpreter_paths() -> list[str]:
+    """Directories the worker's Python needs to read: its prefixes and its import path."""
+    paths = {sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))}
+    paths.update(p for p in sys.path if p and os.path.isdir(p))
+    return sorted(os.path.realpath(p) for p in paths)
+
+
+def _blocked_ancestor(path: str) -> str | None:
+    """The highest ancestor of `path` that others may not traverse (like /root, mode 700)."""
+    parts = path.strip("/").split("/")
+    for n in range(1, len(parts)):
+        ancestor = "/" + "/".join(parts[:n])
+        if not os.stat(ancestor).st_mode & 0o001:
+            return ancestor
+    return None
+
+
+def _expose_interpreter(libc: ctypes.CDLL, paths: tuple[str, ...]) -> None:
+    """Let an unprivileged worker reach Python when it lives under a private home.
+
+    The private ancestor is covered with an empty tmpfs (hiding the rest of it), and only the
+    interpreter's own directories are bound back in.
+    """
+    by_top: dict[str, list[str]] = {}
+    for path in paths:
+        top = _blocked_ancestor(path)
+        if top is not None:
+            by_top.setdefault(top, []).append(path)
+    for top, keep in by_top.items():
+        keep = [k for k in sorted(keep) if not any(k != o and k.startswith(o + "/") for o in keep)]
+        fds = [os.open(k, os.O_PATH | os.O_DIRECTORY) for k in keep]
+        _check(
+            libc.mount(b"tmpfs", os.fsencode(top), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=64k,mode=0755"),
+            f"cover {top}",
+        )
+        for path, fd in zip(keep, fds, strict=True):
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            _check(
+                libc.mount(f"/proc/self/fd/{fd}".encode(), os.fsencode(path), None, MS_BIND | MS_REC, None),
+                f"bind {path}",
+            )
+            os.close(fd)
 
 
 def _set_limits(spec: JailSpec, *, was_root: bool) -> None:

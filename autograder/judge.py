@@ -29,7 +29,7 @@ from autograder import quiz as quizzes
 from autograder.course import AssignmentSpec, Course
 from autograder.diagnose import Misconception, show
 from autograder.errors import CourseError
-from autograder.grading import TestOutcome, grade_item
+from autograder.grading import CheckOutcome, grade_item
 from autograder.jail import Limits
 from autograder.models import CellResult, GradeResult, ItemResult, Submission
 from autograder.notebook import NotebookError, cells_to_run, read_source_cells
@@ -232,23 +232,23 @@ class Subject:
 
     submission: Submission
     cells: list[tuple[int, str, str | None]]
-    outcomes: list[TestOutcome] = field(default_factory=list)
+    outcomes: list[CheckOutcome] = field(default_factory=list)
     done: bool = False
 
 
-def _outcome(item: str, weight: float, excinfo: pytest.ExceptionInfo[BaseException] | None) -> TestOutcome:
+def _outcome(item: str, weight: float, excinfo: pytest.ExceptionInfo[BaseException] | None) -> CheckOutcome:
     if excinfo is None:
-        return TestOutcome(item, True, weight)
+        return CheckOutcome(item, True, weight)
     exc = excinfo.value
     if isinstance(exc, Misconception):
-        return TestOutcome(
+        return CheckOutcome(
             item, False, weight, "misconception", exc.diagnosis, exc.message, exc.failing_input
         )
     if isinstance(exc, StudentFailure):
-        return TestOutcome(item, False, weight, exc.kind, exc.diagnosis, exc.message)
+        return CheckOutcome(item, False, weight, exc.kind, exc.diagnosis, exc.message)
     name = type(exc).__name__
     if name in ("Flaky", "FlakyFailure", "FlakyReplay"):
-        return TestOutcome(
+        return CheckOutcome(
             item,
             False,
             weight,
@@ -260,9 +260,9 @@ def _outcome(item: str, weight: float, excinfo: pytest.ExceptionInfo[BaseExcepti
         # A bare assert: its first line is the suite's own message only when one was given.
         first = str(exc).splitlines()[0] if str(exc) else ""
         text = first if first and not first.startswith("assert ") else "a hidden check did not pass"
-        return TestOutcome(item, False, weight, "misconception", "other", f"{item}: {text}.")
+        return CheckOutcome(item, False, weight, "misconception", "other", f"{item}: {text}.")
     log.error("internal error in a hidden check for %s: %s: %s", item, name, exc)
-    return TestOutcome(
+    return CheckOutcome(
         item,
         False,
         weight,

@@ -61,7 +61,7 @@ def read_cells(data: bytes, *, name: str = "the notebook") -> tuple[Cell, ...]:
         text = data.decode("utf-8")
         raw = json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        where = f" (line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else ""
+        where = f", line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
         raise NotebookError(
             f"{name} is not a valid notebook (JSON error{where}). "
             "Download it again from Jupyter and resubmit."

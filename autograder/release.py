@@ -73,7 +73,13 @@ def generate(course: Course, assignment_id: str) -> Path:
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course.root)).load_config()
     config.CourseDirectory.root = str(course.root)
     config.CourseDirectory.db_url = course.db_url
-    config.Application.log_level = logging.WARNING
+    # generate_assignment never uses the exchange; keep nbgrader from warning about its folder.
+    exchange = course.state_dir / "exchange"
+    exchange.mkdir(parents=True, exist_ok=True)
+    config.Exchange.root = str(exchange)
+    # nbgrader narrates every step (and warns that it replaces the old release): errors only.
+    config.Application.log_level = logging.ERROR
+    config.NbGraderAPI.log_level = logging.ERROR
     api = NbGraderAPI(config=config)
     result = api.generate_assignment(assignment_id, force=True, create=True)
     if not result.get("success"):

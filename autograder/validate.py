@@ -72,8 +72,13 @@ def judge_case(case: Case, result: GradeResult) -> Row:
         return Row(case.name, case.kind, "full marks", _summary(items), ok)
     if case.kind == "stub":
         ok = all(i.score == 0 and i.status in ("missing", "failed") for i in items)
-        return Row(case.name, case.kind, "zero, missing", f"score {sum(i.score for i in items):g}; "
-                   + ", ".join(sorted({i.status for i in items})), ok)
+        return Row(
+            case.name,
+            case.kind,
+            "zero, missing",
+            f"score {sum(i.score for i in items):g}; " + ", ".join(sorted({i.status for i in items})),
+            ok,
+        )
     wrong = []
     for i in items:
         want = case.expect.get(i.item)
@@ -82,8 +87,11 @@ def judge_case(case: Case, result: GradeResult) -> Row:
         elif want is not None and (i.status == "passed" or i.diagnosis != want):
             wrong.append(f"{i.item} should be {want}, got {i.status}/{i.diagnosis or '-'}")
     expected = ", ".join(f"{k}:{v}" for k, v in case.expect.items())
-    got = "; ".join(wrong) if wrong else ", ".join(
-        f"{i.item}:{i.diagnosis}" for i in items if i.item in case.expect)
+    got = (
+        "; ".join(wrong)
+        if wrong
+        else ", ".join(f"{i.item}:{i.diagnosis}" for i in items if i.item in case.expect)
+    )
     return Row(case.name, case.kind, expected, got, not wrong and bool(case.expect))
 
 
@@ -96,9 +104,13 @@ def coverage_rows(spec: AssignmentSpec) -> list[Row]:
     rows = []
     for diagnosis in contract.MISCONCEPTIONS.get(spec.assignment_id, ()):
         mutant = covered.get(diagnosis)
-        rows.append(Row(f"covers {diagnosis}", "coverage", "a mutant", mutant or "no mutant", mutant is not None))
+        rows.append(
+            Row(f"covers {diagnosis}", "coverage", "a mutant", mutant or "no mutant", mutant is not None)
+        )
     if len(synth.modules(spec, "variants")) < 4:
-        rows.append(Row("variants", "coverage", "at least 4", str(len(synth.modules(spec, "variants"))), False))
+        rows.append(
+            Row("variants", "coverage", "at least 4", str(len(synth.modules(spec, "variants"))), False)
+        )
     return rows
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from autograder import protocol
-from autograder.jail import JailSpec, confine
+from autograder.jail import JailSpec, confine, interpreter_paths
 
 # Bound now, before student code can rebind names in builtins or in this module's globals.
 _exec = builtins.exec
@@ -331,7 +332,8 @@ def zygote(control: socket.socket) -> None:
             code = 0
             try:
                 control.close()
-                _child(chan, JailSpec.from_json(request["jail"]))
+                spec = JailSpec.from_json(request["jail"])
+                _child(chan, dataclasses.replace(spec, expose=tuple(interpreter_paths())))
             except _BaseException:
                 code = 70
                 with contextlib.suppress(_BaseException):

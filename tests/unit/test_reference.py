@@ -42,9 +42,7 @@ def identity(z: Any) -> Any:
     return z
 
 
-def assert_close(
-    got: Any, want: Any, name: str, *, dtype: str = "float64", scale: float = 1.0
-) -> None:
+def assert_close(got: Any, want: Any, name: str, *, dtype: str = "float64", scale: float = 1.0) -> None:
     """Shape equal and values within the tolerance policy for name, scaled by the answer's size."""
     want = np.asarray(want, dtype=float)
     got = np.asarray(got, dtype=float)
@@ -233,9 +231,7 @@ def test_softmax_hand_values() -> None:
     np.testing.assert_allclose(np_ref.softmax(np.array([1.0, 2.0, 3.0])), want, rtol=1e-12)
     np.testing.assert_allclose(np_ref.softmax(np.array([1e4, 1e4 + 1.0, 1e4 + 2.0])), want)
     column = np.array([[1.0], [3.0]])
-    np.testing.assert_allclose(
-        np_ref.softmax(column, axis=0), [[0.11920292202211755], [0.8807970779778823]]
-    )
+    np.testing.assert_allclose(np_ref.softmax(column, axis=0), [[0.11920292202211755], [0.8807970779778823]])
     np.testing.assert_array_equal(np_ref.softmax(column), [[1.0], [1.0]])
 
 
@@ -313,9 +309,7 @@ def test_mlp_grads_match_central_differences(seed: int) -> None:
             )
             up[key][index] += eps
             down[key][index] -= eps
-            numeric[index] = (np_ref.mlp_grads(up, X, Y)[0] - np_ref.mlp_grads(down, X, Y)[0]) / (
-                2 * eps
-            )
+            numeric[index] = (np_ref.mlp_grads(up, X, Y)[0] - np_ref.mlp_grads(down, X, Y)[0]) / (2 * eps)
         assert grads[key].shape == value.shape
         np.testing.assert_allclose(grads[key], numeric, rtol=1e-5, atol=1e-7)
 
@@ -398,9 +392,7 @@ ELEMENTWISE += [("tanh", xp_ref.tanh, np_ref.tanh)]
 
 
 @FAST
-@given(
-    hnp.arrays(np.float64, hnp.array_shapes(min_dims=0, max_dims=3), elements=st.floats(-1e4, 1e4))
-)
+@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=0, max_dims=3), elements=st.floats(-1e4, 1e4)))
 def test_xp_elementwise_equals_np(backend: Backend, z: Any) -> None:
     for name, xp_function, np_function in ELEMENTWISE:
         got = call_on_backend(backend, xp_function, z)
@@ -442,9 +434,7 @@ def test_xp_layers_equal_np(backend: Backend, N: int, n: int, m: int, seed: int)
         "dense_batch",
     )
     assert_close(
-        call_on_backend(
-            backend, xp_ref.forward, X, [(W, b, xp_ref.relu), (W2, b2, xp_ref.sigmoid)]
-        ),
+        call_on_backend(backend, xp_ref.forward, X, [(W, b, xp_ref.relu), (W2, b2, xp_ref.sigmoid)]),
         np_ref.forward(X, [(W, b, np_ref.relu), (W2, b2, np_ref.sigmoid)]),
         "forward",
     )
@@ -479,9 +469,7 @@ def test_xp_pure_integer_functions_are_np_ref_s() -> None:
     st.sampled_from([1.0, 10.0, 1e4]),
     st.integers(0, 2**32 - 1),
 )
-def test_xp_scores_and_losses_equal_np(
-    backend: Backend, N: int, k: int, size: float, seed: int
-) -> None:
+def test_xp_scores_and_losses_equal_np(backend: Backend, N: int, k: int, size: float, seed: int) -> None:
     rng = np.random.default_rng(seed)
     logits, labels = rng.standard_normal((N, k)) * size, rng.integers(0, k, N)
     classes = [f"c{i}" for i in range(k)]
@@ -489,9 +477,7 @@ def test_xp_scores_and_losses_equal_np(
         call_on_backend(backend, xp_ref.predict, logits, classes),
         np_ref.predict(logits, classes),
     )
-    assert call_on_backend(backend, xp_ref.predict, logits[0], classes) == np_ref.predict(
-        logits[0], classes
-    )
+    assert call_on_backend(backend, xp_ref.predict, logits[0], classes) == np_ref.predict(logits[0], classes)
     got = call_on_backend(backend, xp_ref.cross_entropy, logits, labels)
     assert np.isfinite(got)
     assert_close(got, np_ref.cross_entropy(logits, labels), "cross_entropy")
@@ -560,9 +546,7 @@ def test_xp_train_mlp_with_no_steps_returns_no_losses(backend: Backend) -> None:
 
 def test_importing_the_references_imports_neither_torch_nor_cupy() -> None:
     code = "import sys, autograder.reference; print(sorted({'torch', 'cupy'} & set(sys.modules)))"
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
-    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert done.stdout.strip() == "[]"
 
 
@@ -572,17 +556,13 @@ def test_load_backend_numpy_is_cpu() -> None:
 
 
 def test_load_backend_rejects_an_unknown_name() -> None:
-    with pytest.raises(
-        ValueError, match=r"no backend 'jax'; choose one of numpy, torch, cupy or auto"
-    ):
+    with pytest.raises(ValueError, match=r"no backend 'jax'; choose one of numpy, torch, cupy or auto"):
         load_backend("jax")
 
 
 def test_load_backend_torch_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "torch", None)  # makes `import torch` fail
-    with pytest.raises(
-        BackendUnavailableError, match=r"PyTorch is not installed .*torch==2\.13\.0"
-    ):
+    with pytest.raises(BackendUnavailableError, match=r"PyTorch is not installed .*torch==2\.13\.0"):
         load_backend("torch")
 
 
@@ -651,9 +631,7 @@ def test_tolerance_scales_atol_for_large_values_only() -> None:
 
 
 def test_tolerance_for_an_unknown_function_names_the_known_ones() -> None:
-    with pytest.raises(
-        ValueError, match=r"no tolerance for 'softmin'; known functions: collapse, "
-    ):
+    with pytest.raises(ValueError, match=r"no tolerance for 'softmin'; known functions: collapse, "):
         tolerance_for("softmin")
 
 
@@ -675,8 +653,7 @@ def test_float32_answers_pass_the_float32_tolerance(N: int, n: int, size: float,
     ]
     for name, function, args in cases:
         single = tuple(
-            a.astype(np.float32) if a is not labels and isinstance(a, np.ndarray) else a
-            for a in args
+            a.astype(np.float32) if a is not labels and isinstance(a, np.ndarray) else a for a in args
         )
         assert_close(function(*single), function(*args), name, dtype="float32", scale=size)
     params, X, Y = random_mlp(seed, N, n, 5, 2)

@@ -1,0 +1,67 @@
+"""Shared fixtures: a released copy of the course, and a factory for submissions."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from autograder import release, synth
+from autograder.course import Course, load_course
+from autograder.demo import make_course_copy
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def repo_course() -> Course:
+    """The course in this repository (read only: tests never write into it)."""
+    return load_course(REPO)
+
+
+@pytest.fixture(scope="session")
+def released_template(tmp_path_factory: pytest.TempPathFactory, repo_course: Course) -> Path:
+    """A copy of the course with ps4-softmax released once for the whole session."""
+    root = tmp_path_factory.mktemp("template") / "course"
+    course = make_course_copy(repo_course, root)
+    release.release(course, "ps4-softmax")
+    return root
+
+
+@pytest.fixture
+def course(tmp_path: Path, released_template: Path) -> Course:
+    """A private, released copy of the course for one test."""
+    root = tmp_path / "course"
+    shutil.copytree(released_template, root)
+    return load_course(root)
+
+
+SubmitFn = Callable[..., Path]
+
+
+@pytest.fixture
+def submit(course: Course) -> SubmitFn:
+    """Write a ps4 submission: the source solution with some answer cells replaced."""
+    spec = course.assignment("ps4-softmax")
+    solution = synth.solution_sources(course, spec)
+    right = synth.quiz_answers(spec, correct={q.id for q in spec.quiz})
+
+    def make(
+        student: str,
+        replace: dict[str, str] | None = None,
+        *,
+        stub: bool = False,
+        extra_cells: list[str] | None = None,
+    ) -> Path:
+        answers = {} if stub else {**solution, **right}
+        answers.update(replace or {})
+        nb = synth.build_notebook(course.release_notebook("ps4-softmax"), answers)
+        for source in extra_cells or []:
+            import nbformat
+
+            nb.cells.insert(2, nbformat.v4.new_code_cell(source))
+        return synth.write_submission(course, "ps4-softmax", student, nb)
+
+    return make

@@ -1,0 +1,143 @@
+"""The worker and its jail, exercised through the judge's handles (real processes)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder.jail import Limits
+from autograder.protocol import FuncRef
+from autograder.sandbox import StudentProcess, Zygote, jail_spec
+
+IS_ROOT = os.geteuid() == 0
+
+
+@pytest.fixture(scope="module")
+def zygote() -> Iterator[Zygote]:
+    with Zygote() as z:
+        yield z
+
+
+def start(zygote, tmp_path, cells, *, hide=(), limits=None, cell_timeout_s=5.0) -> StudentProcess:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir(exist_ok=True)
+    spec = jail_spec(scratch, hide=[Path(h) for h in hide], limits=limits, serial=1)
+    process = StudentProcess(
+        zygote, spec, list(enumerate(cells)), cell_timeout_s=cell_timeout_s, total_timeout_s=30
+    )
+    process.start()
+    return process
+
+
+def test_calls_return_plain_data_and_report_mutation_and_warnings(zygote, tmp_path):
+    p = start(
+        zygote, tmp_path, ["import numpy as np", "def f(z):\n    z[0] = 9\n    return np.exp(z * 1000)"]
+    )
+    try:
+        reply = p.call("f", [np.array([1.0, 2.0])], {}, timeout_s=5)
+        assert reply.ok and type(reply.value) is np.ndarray
+        assert reply.mutated == (0,)
+        assert any("overflow" in w for w in reply.warnings)
+        assert p.call("nope", [], {}, timeout_s=5).kind == "missing"
+    finally:
+        p.close()
+
+
+def test_a_cell_that_exits_is_skipped_and_the_rest_still_answer(zygote, tmp_path):
+    p = start(
+        zygote, tmp_path, ["def f():\n    return 1", "import os\nos._exit(3)", "def g():\n    return 2"]
+    )
+    try:
+        results = {r.index: r for r in p.results()}
+        assert not results[1].ok and results[1].ename == "ProcessExit"
+        assert p.call("f", [], {}, timeout_s=5).value == 1
+        assert p.call("g", [], {}, timeout_s=5).value == 2
+    finally:
+        p.close()
+
+
+def test_an_endless_cell_times_out_and_is_skipped(zygote, tmp_path):
+    p = start(zygote, tmp_path, ["while True:\n    pass", "x = 5"], cell_timeout_s=0.5)
+    try:
+        assert [r.ename for r in p.results()] == ["TimeoutError", ""]
+        assert p.get("x", timeout_s=5).value == 5
+    finally:
+        p.close()
+
+
+def test_a_call_that_never_returns_times_out_and_the_worker_comes_back(zygote, tmp_path):
+    p = start(zygote, tmp_path, ["def spin():\n    while True:\n        pass", "def one():\n    return 1"])
+    try:
+        assert p.call("spin", [], {}, timeout_s=0.5).kind == "timeout"
+        assert p.call("one", [], {}, timeout_s=5).value == 1
+    finally:
+        p.close()
+
+
+def test_builtin_and_own_functions_cross_by_name(zygote, tmp_path):
+    p = start(zygote, tmp_path, ["def apply(f, x):\n    return f(x)", "def double(x):\n    return 2 * x"])
+    try:
+        assert list(p.call("apply", [FuncRef("relu"), np.array([-1.0, 2.0])], {}, timeout_s=5).value) == [
+            0,
+            2,
+        ]
+        assert p.call("apply", [FuncRef("double", "student"), 4], {}, timeout_s=5).value == 8
+    finally:
+        p.close()
+
+
+def test_environment_is_scrubbed_and_cwd_is_the_scratch_dir(zygote, tmp_path, monkeypatch):
+    monkeypatch.setenv("SECRET_TOKEN", "s3cr3t")
+    p = start(zygote, tmp_path, ["import os\nenv = dict(os.environ)\ncwd = os.getcwd()"])
+    try:
+        env = p.get("env", timeout_s=5).value
+        assert "SECRET_TOKEN" not in env and env["HOME"] == str(tmp_path / "scratch")
+        assert p.get("cwd", timeout_s=5).value == str(tmp_path / "scratch")
+    finally:
+        p.close()
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="namespaces and uid drop need root here")
+def test_no_network_no_course_and_another_uid(zygote, tmp_path):
+    secret = tmp_path / "course"
+    secret.mkdir()
+    (secret / "gradebook.db").write_text("grades")
+    p = start(
+        zygote,
+        tmp_path,
+        [
+            "import socket\ntry:\n    socket.create_connection(('127.0.0.1', 9), timeout=1)\n    net = 'open'\n"
+            "except OSError as e:\n    net = e.errno",
+            f"import os\ntry:\n    seen = os.listdir({str(secret)!r})\nexcept PermissionError:\n    seen = 'denied'",
+            "uid = os.getuid()",
+            "import fractions, statistics, decimal\nstdlib = 'ok'",
+        ],
+        hide=[secret],
+    )
+    try:
+        assert p.get("net", timeout_s=5).value == 101  # ENETUNREACH: no interface is up
+        assert p.get("seen", timeout_s=5).value in ([], "denied")
+        assert p.get("stdlib", timeout_s=5).value == "ok"  # the interpreter stays reachable
+        assert p.get("uid", timeout_s=5).value not in (0, os.getuid())
+    finally:
+        p.close()
+
+
+def test_memory_limit_turns_a_huge_allocation_into_an_error(zygote, tmp_path):
+    p = start(
+        zygote,
+        tmp_path,
+        [
+            "import numpy as np\ntry:\n    big = np.ones(10**10)\n    r = 'allocated'\n"
+            "except MemoryError:\n    r = 'MemoryError'"
+        ],
+        limits=Limits(memory_mb=2048),
+    )
+    try:
+        assert p.get("r", timeout_s=5).value == "MemoryError"
+    finally:
+        p.close()
