@@ -202,3 +202,14 @@ def validate_cmd(ctx: click.Context, assignments: tuple[str, ...], workers: int 
         click.echo(f"{assignment}: {len(rows) - bad} of {len(rows)} rows as expected")
     if failed:
         sys.exit(1)
+
+
+@main.command("doctor")
+def doctor_cmd() -> None:
+    """Print versions, usable reference backends, worker limits and whether the jail works here."""
+    from autograder.doctor import diagnose
+
+    findings = diagnose()
+    width = max(len(f.topic) for f in findings)
+    for f in findings:
+        click.echo(f"{'  ' if f.ok else '! '}{f.topic:<{width}}  {f.value}")

@@ -510,6 +510,7 @@ def grade_chunk(
         "-p",
         "no:stepwise",
         "--import-mode=importlib",
+        "--capture=sys",  # never touch fds 1 and 2: a Dask worker's logging lives there
         "-c",
         os.devnull,
         "--rootdir",
