@@ -59,6 +59,12 @@ def show(value: Any, *, limit: int = 90) -> str:
             text = " ".join(np.array2string(array, separator=", ").split())
         if array.ndim >= 1:
             text += f" (shape {array.shape})"
+        elif array.dtype.kind == "f":
+            text = repr(float(array))
+    elif isinstance(value, float | np.floating):
+        text = repr(float(value))  # "4.0", not NumPy's "4." that reads as a full stop
+    elif isinstance(value, np.generic):
+        text = repr(value.item())
     else:
         text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -150,11 +156,9 @@ def expect_int(
                     float_diagnosis,
                     f"{what}: returned {got!r}, a float; the right count as an int is {want}.",
                 )
+            # A float with the wrong value is wrong first of all: name what explains the value.
             diagnosis = classify(float(got), models or {})
-            raise Misconception(
-                diagnosis if diagnosis != "other" else float_diagnosis,
-                f"{what}: returned {got!r}, a float; expected the int {want}.",
-            )
+            raise Misconception(diagnosis, f"{what}: returned {got!r}, a float; expected the int {want}.")
         if isinstance(got, np.ndarray) and got.ndim == 0 and got.dtype.kind in "iu":
             got = int(got)
         else:

@@ -6,7 +6,8 @@ No I/O here. Each rule is written down where it is applied:
   `timeout` when nothing passed and a check ran out of time; `partial` when some passed;
   `error` when nothing passed and the failures are the student's exceptions or crashes that no
   misconception explains; `failed` otherwise;
-- diagnosis: the misconception most checks point to (ties: the first seen), else `other`,
+- diagnosis: the misconception most checks point to (ties: the first seen) when it explains
+  at least as many failed checks as are unexplained, else `other`,
   else `error` / `timeout` / `missing`; an item that timed out with no misconception named is
   `timeout`; empty when passed;
 - message: the first failing check's message for that diagnosis, with the misconception's
@@ -41,9 +42,13 @@ class CheckOutcome:
 
 def _pick_diagnosis(failures: list[CheckOutcome]) -> str:
     specific = Counter(f.diagnosis for f in failures if f.diagnosis not in GENERIC)
+    unexplained = sum(f.diagnosis == "other" for f in failures)
     if specific:
         best = max(specific.values())
-        return next(f.diagnosis for f in failures if specific.get(f.diagnosis) == best)
+        # A shrunk input (say [1, 1, 1]) can make an unrelated bug look like a known one once;
+        # a misconception must explain at least as many failures as nothing explains.
+        if best >= unexplained:
+            return next(f.diagnosis for f in failures if specific.get(f.diagnosis) == best)
     for generic in GENERIC:
         if any(f.diagnosis == generic for f in failures):
             return generic

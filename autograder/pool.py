@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
 import queue
 import shutil
 import tempfile
@@ -24,6 +25,7 @@ import autograder
 from autograder.course import load_course
 from autograder.errors import AutograderError, CourseError, UsageError
 from autograder.jail import Limits
+from autograder.lifetime import die_with_parent
 from autograder.models import GradeResult
 
 log = logging.getLogger(__name__)
@@ -78,7 +80,9 @@ def _judge_chunks(
             )
 
 
-def _judge_process(job: JudgeJob, tasks: Any, results: Any) -> None:
+def _judge_process(job: JudgeJob, tasks: Any, results: Any, parent: int) -> None:
+    die_with_parent(parent)
+
     def next_chunk() -> Chunk | None:
         chunk: Chunk | None = tasks.get()
         return chunk
@@ -117,7 +121,10 @@ def run_local(
         tasks.put(chunk)
     for _ in range(n):
         tasks.put(None)
-    procs = [ctx.Process(target=_judge_process, args=(job, tasks, results), daemon=True) for _ in range(n)]
+    procs = [
+        ctx.Process(target=_judge_process, args=(job, tasks, results, os.getpid()), daemon=True)
+        for _ in range(n)
+    ]
     for p in procs:
         p.start()
     finished = 0

@@ -2,11 +2,11 @@
 
 On a scratch copy of the course it releases the assignment with nbgrader, builds one
 submission per case and grades them all with the real engine:
-- the source solution must score full marks;
-- the released stubs must score zero, every item `missing` or `failed`;
+- the source solution must score full marks and pass every nbgrader test cell;
+- the released stubs must score zero, every item `missing` or `failed`, every test cell failed;
 - every mutant must fail exactly the items in its EXPECT with exactly that diagnosis and pass
   every other item;
-- every variant (correct code in another style) must score full marks;
+- every variant (correct code in another style) must score full marks and pass every test cell;
 and every misconception id of the contract for this assignment must be some mutant's EXPECT.
 """
 
@@ -67,18 +67,21 @@ def _summary(items: tuple[ItemResult, ...]) -> str:
 def judge_case(case: Case, result: GradeResult) -> Row:
     """Compare one graded case with what it must get."""
     items = result.items
+    # nbgrader's own test cells (visible checks and hidden blocks) as they ran in the worker.
+    cells_failed = sorted(g for g, s in result.nbgrader_scores.items() if s == 0)
     if case.kind in ("solution", "variant"):
-        ok = all(i.status == "passed" for i in items)
-        return Row(case.name, case.kind, "full marks", _summary(items), ok)
-    if case.kind == "stub":
-        ok = all(i.score == 0 and i.status in ("missing", "failed") for i in items)
-        return Row(
-            case.name,
-            case.kind,
-            "zero, missing",
-            f"score {sum(i.score for i in items):g}; " + ", ".join(sorted({i.status for i in items})),
-            ok,
+        ok = all(i.status == "passed" for i in items) and not cells_failed
+        got = _summary(items) + (
+            f"; notebook test cells failed: {', '.join(cells_failed)}" if cells_failed else ""
         )
+        return Row(case.name, case.kind, "full marks", got, ok)
+    if case.kind == "stub":
+        cells_passed = sorted(g for g, s in result.nbgrader_scores.items() if s > 0)
+        ok = all(i.score == 0 and i.status in ("missing", "failed") for i in items) and not cells_passed
+        got = f"score {sum(i.score for i in items):g}; " + ", ".join(sorted({i.status for i in items}))
+        if cells_passed:
+            got += f"; notebook test cells passed: {', '.join(cells_passed)}"
+        return Row(case.name, case.kind, "zero, missing", got, ok)
     wrong = []
     for i in items:
         want = case.expect.get(i.item)

@@ -28,6 +28,7 @@ import numpy as np
 
 from autograder import protocol
 from autograder.jail import JailSpec, confine, interpreter_paths
+from autograder.lifetime import die_with_parent
 
 # Bound now, before student code can rebind names in builtins or in this module's globals.
 _exec = builtins.exec
@@ -171,7 +172,9 @@ class Session:
             warnings.simplefilter("always")
             start = _perf()
             try:
-                with np.errstate(all="warn"):
+                # Overflow, invalid and divide warnings tell misconceptions apart; underflow
+                # to 0 is what a correct, stable formula does and would only add noise.
+                with np.errstate(over="warn", invalid="warn", divide="warn", under="ignore"):
                     value = fn(*args, **kwargs)
             except _BaseException as exc:
                 self.send({"ok": False, "kind": "raised", **_describe(exc), "elapsed_s": _perf() - start})
@@ -189,7 +192,8 @@ class Session:
             "ok": True,
             "elapsed_s": elapsed,
             "mutated": mutated,
-            "warnings": [f"{w.category.__name__}: {w.message}"[:200] for w in caught[:5]],
+            # Distinct messages only: a loop repeating one warning must not crowd out another.
+            "warnings": list(dict.fromkeys(f"{w.category.__name__}: {w.message}"[:200] for w in caught))[:5],
         }
         out: list[bytes] = []
         try:
@@ -277,7 +281,9 @@ def _child(chan: socket.socket, spec: JailSpec) -> None:
     os.close(devnull)
     sys.stdout = _CappedText(OUTPUT_CAP_CHARS)
     sys.stderr = _CappedText(OUTPUT_CAP_CHARS)
+    parent = os.getppid()
     iso = confine(spec)
+    die_with_parent(parent)  # after confine: changing uid clears the parent-death signal
     protocol.send_frame(
         chan,
         {
@@ -314,6 +320,7 @@ def _warm_up() -> None:
 def zygote(control: socket.socket) -> None:
     """Fork a confined worker per request on `control` until it closes."""
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    die_with_parent()
     _warm_up()
     control.send(json.dumps({"ev": "zygote-ready", "pid": os.getpid()}).encode())
     while True:
