@@ -1,0 +1,10 @@
+"""Turns bits into bytes with /, so the count comes back as a float."""
+
+EXPECT = {"param_bytes": "params.float_result"}
+
+
+def param_bytes(n_params, dtype):
+    bits = {"float64": 64, "float32": 32, "float16": 16, "bfloat16": 16, "int8": 8}
+    if dtype not in bits:
+        raise ValueError(f"unknown dtype {dtype}")
+    return n_params * bits[dtype] / 8
