@@ -136,16 +136,34 @@ def grade_cmd(
 
 
 @main.command("report")
-@click.argument("assignment")
+@click.argument("assignment", required=False)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "canvas"]),
+    default="html",
+    show_default=True,
+    help="html: CSV tables and report.html; canvas: the CSV Canvas imports as a gradebook column.",
+)
 @click.pass_context
-def report_cmd(ctx: click.Context, assignment: str) -> None:
-    """Write gradebook.csv, items.csv, misconceptions.csv and report.html for ASSIGNMENT."""
+def report_cmd(ctx: click.Context, assignment: str | None, fmt: str) -> None:
+    """Reports for ASSIGNMENT (or every graded assignment and a course gradebook)."""
     from autograder import report
 
     course = _course(ctx)
-    course.assignment(assignment)
-    path = report.write_report(course, assignment)
-    click.echo(f"report: {path}")
+    if assignment is None:
+        if fmt == "canvas":
+            raise click.UsageError("--format canvas needs an ASSIGNMENT (one Canvas column each).")
+        gradebook, pages = report.write_course_report(course)
+        for page in pages:
+            click.echo(f"report: {page}")
+        click.echo(f"course gradebook: {gradebook}")
+        return
+    spec = course.assignment(assignment)
+    if fmt == "canvas":
+        click.echo(f"canvas: {report.write_canvas_csv(course, assignment, title=spec.title)}")
+    else:
+        click.echo(f"report: {report.write_report(course, assignment)}")
 
 
 @main.command("demo")
@@ -213,3 +231,66 @@ def doctor_cmd() -> None:
     width = max(len(f.topic) for f in findings)
     for f in findings:
         click.echo(f"{'  ' if f.ok else '! '}{f.topic:<{width}}  {f.value}")
+
+
+@main.command("feedback")
+@click.argument("assignment")
+@click.option("--student", "students", multiple=True, help="Only this student (repeatable).")
+@click.pass_context
+def feedback_cmd(ctx: click.Context, assignment: str, students: tuple[str, ...]) -> None:
+    """Write feedback/<student>/ASSIGNMENT/feedback.html for every graded student."""
+    from autograder import feedback
+
+    course = _course(ctx)
+    course.assignment(assignment)
+    pages = feedback.write_feedback(course, assignment, students=list(students) or None)
+    click.echo(f"wrote {len(pages)} feedback pages under {course.feedback_dir}")
+
+
+@main.command("collect")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.argument("assignment")
+@click.option(
+    "--mapping",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV with a student_id column; other columns are names found in file names.",
+)
+@click.option("--deadline", help="ISO date and time; later files are imported and reported as late.")
+@click.option("--dry-run", is_flag=True, help="Report what would be imported; write nothing.")
+@click.pass_context
+def collect_cmd(
+    ctx: click.Context,
+    source: Path,
+    assignment: str,
+    mapping: Path | None,
+    deadline: str | None,
+    dry_run: bool,
+) -> None:
+    """Import a folder or an LMS zip of notebooks into submitted/<student>/ASSIGNMENT/."""
+    from datetime import datetime
+
+    from autograder import collect
+    from autograder.errors import UsageError
+
+    course = _course(ctx)
+    course.assignment(assignment)
+    try:
+        when = datetime.fromisoformat(deadline) if deadline else None
+    except ValueError:
+        raise UsageError(f"--deadline {deadline!r} is not an ISO date (like 2026-11-30T23:59).") from None
+    summary = collect.collect(
+        course,
+        source,
+        assignment,
+        mapping=collect.load_mapping(mapping) if mapping else None,
+        deadline=when,
+        dry_run=dry_run,
+    )
+    verb = "would import" if dry_run else "imported"
+    click.echo(f"{verb} {len(summary.imported)} notebooks of {assignment}")
+    for student, kept, dropped in summary.duplicates:
+        click.echo(f"duplicate: {student}: kept {kept}, ignored {dropped}")
+    for student, when_late in summary.late:
+        click.echo(f"late: {student} ({when_late.isoformat(timespec='minutes')})")
+    for name, reason in summary.skipped:
+        click.echo(f"skipped: {name}: {reason}")

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from autograder import quiz as quizzes
@@ -195,10 +196,12 @@ class Reference:
 class ExampleCache:
     """Each property test's examples, drawn once per judge process and replayed per student.
 
-    Hypothesis is derandomized, so it would draw the same examples for every student that
-    passes; drawing costs milliseconds each. A test is replayed on the recorded examples and
-    only a student who fails one meets the real engine, which finds the failure again and
-    shrinks it to the smallest failing input.
+    Hypothesis is derandomized, so it draws the same examples for every student; drawing costs
+    milliseconds each. The judge draws them once (recording what a passing run would see),
+    replays all of them for each student, and reports the failure with the smallest input.
+    Hypothesis's shrinking is not run while grading: its cost is unbounded (hundreds of calls
+    into a slow student function), and the smallest of the drawn failing inputs serves the
+    student as well.
     """
 
     def __init__(self) -> None:
@@ -234,6 +237,17 @@ class Subject:
     cells: list[tuple[int, str, str | None]]
     outcomes: list[CheckOutcome] = field(default_factory=list)
     done: bool = False
+
+
+def _input_size(value: Any) -> int:
+    """How big an input is, to pick the smallest failing example."""
+    if isinstance(value, np.ndarray):
+        return int(value.size)
+    if isinstance(value, list | tuple):
+        return sum(_input_size(v) for v in value) + 1
+    if isinstance(value, dict):
+        return sum(_input_size(v) for v in value.values()) + 1
+    return 1
 
 
 def _outcome(item: str, weight: float, excinfo: pytest.ExceptionInfo[BaseException] | None) -> CheckOutcome:
@@ -352,12 +366,16 @@ class JudgePlugin:
             return None
         fixtures = list(pyfuncitem._fixtureinfo.argnames)
         funcargs = {name: pyfuncitem.funcargs[name] for name in fixtures}
-        try:
-            for args, drawn in self.examples.examples(pyfuncitem, fixtures):
+        failures: list[tuple[int, int, Exception]] = []
+        for args, drawn in self.examples.examples(pyfuncitem, fixtures):
+            try:
                 handle.inner_test(*copy.deepcopy(args), **funcargs, **copy.deepcopy(drawn))
-        except Exception:
-            pyfuncitem.obj(**funcargs)  # the real engine: finds the failure again and shrinks it
-            raise  # it did not fail again (a student whose answers vary): the replayed failure stands
+            except (StudentMissing, StudentTimeout, StudentCrashed):
+                raise  # the same for every input: no need to try the others
+            except Exception as exc:
+                failures.append((_input_size((args, drawn)), len(failures), exc))
+        if failures:
+            raise min(failures, key=lambda f: (f[0], f[1]))[2]  # the smallest failing input
         return True
 
     # --- fixtures ---

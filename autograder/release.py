@@ -90,7 +90,32 @@ def generate(course: Course, assignment_id: str) -> Path:
     out = course.release_notebook(assignment_id)
     if not out.is_file():
         raise CourseError(f"nbgrader did not write {out}.")
+    _open_quiz_answers(out)
     return out
+
+
+STUB_LINES = ("# YOUR CODE HERE", "raise NotImplementedError()")
+
+
+def _open_quiz_answers(path: Path) -> None:
+    """Quiz answer cells keep `answer_x = ...` and lose nbgrader's raising stub.
+
+    nbgrader's one code stub suits functions (a stub that raises is `missing`), but in a quiz
+    cell it would make the cell fail even after the student wrote an answer above it.
+    """
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    changed = False
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        if cell.cell_type == "code" and grade_id.startswith("answer_"):
+            kept = [line for line in cell.source.splitlines() if line.strip() not in STUB_LINES]
+            if len(kept) != len(cell.source.splitlines()):
+                cell.source = "\n".join(kept)
+                changed = True
+    if changed:
+        nbformat.write(nb, path)
 
 
 def release(course: Course, assignment_id: str) -> Path:

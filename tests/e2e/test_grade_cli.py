@@ -104,6 +104,32 @@ def test_grade_report_and_nbgrader_export_agree(course, submit):
     items = read_csv(course.reports_dir / "ps4-softmax" / "items.csv")
     assert {r["item"] for r in items} == set(spec.item_names())
     assert "data:image/png;base64" in (course.reports_dir / "ps4-softmax" / "report.html").read_text()
+    assert set(items[0]) >= {"item", "mean_score", "pass_rate", "difficulty", "discrimination", "mean_time_s",
+                             "top_diagnoses"}
+
+    run_cli(course.root, "report", "ps4-softmax", "--format", "canvas")
+    canvas = read_csv(course.reports_dir / "ps4-softmax" / "canvas.csv")
+    assert [r["SIS Login ID"] for r in canvas] == ["ada", "bob", "eve"]
+    assert float(canvas[0][spec.title]) == spec.max_points
+    out = run_cli(course.root, "report")
+    assert "course gradebook:" in out.stdout
+    course_book = read_csv(course.reports_dir / "gradebook.csv")
+    assert {r["student"]: float(r["ps4-softmax"]) for r in course_book} == gradebook
+
+    out = run_cli(course.root, "feedback", "ps4-softmax")
+    assert "wrote 3 feedback pages" in out.stdout
+    page = (course.feedback_dir / "eve" / "ps4-softmax" / "feedback.html").read_text()
+    assert "softmax" in page and "ada" not in page
+
+
+def test_collect_then_grade_a_folder_of_downloads(course, submit, tmp_path):
+    made = submit("ada")
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    (downloads / "lovelaceada_1234_5678_ps4-softmax.ipynb").write_bytes(made.read_bytes())
+    out = run_cli(course.root, "collect", str(downloads), "ps4-softmax")
+    assert "imported 1 notebooks of ps4-softmax" in out.stdout
+    assert (course.submitted_dir / "lovelaceada" / "ps4-softmax" / "ps4-softmax.ipynb").is_file()
 
 
 def test_regrading_an_unchanged_class_is_a_no_op_unless_forced(course, submit):
