@@ -294,3 +294,13 @@ def collect_cmd(
         click.echo(f"late: {student} ({when_late.isoformat(timespec='minutes')})")
     for name, reason in summary.skipped:
         click.echo(f"skipped: {name}: {reason}")
+
+
+@main.command("check")
+@click.argument("notebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def check_cmd(notebook: Path) -> None:
+    """A student's self-check from the shell: visible tests and quiz checks, no hidden tests."""
+    from autograder.selfcheck_cli import check_notebook
+
+    for line in check_notebook(notebook).lines():
+        click.echo(line)

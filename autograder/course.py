@@ -201,8 +201,14 @@ class Course:
                 continue
             folder = student_dir / assignment_id
             if folder.is_dir():
-                found.append((student_dir.name, folder / f"{assignment_id}.ipynb"))
+                found.append((readable_id(student_dir.name), folder / f"{assignment_id}.ipynb"))
         return found
+
+
+def readable_id(name: str) -> str:
+    """A folder name as a student id that any database and CSV can hold (bytes that are not
+    UTF-8 become U+FFFD instead of breaking the batch)."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def load_course(root: Path) -> Course:

@@ -494,6 +494,8 @@ def grade_chunk(
     """Grade `submissions` in one pytest session; `on_result` receives each as it finishes."""
     try:
         source = read_source_cells(course.source_notebook(spec.assignment_id))
+        released = course.release_notebook(spec.assignment_id)
+        release_cells = read_source_cells(released) if released.is_file() else ()
     except (OSError, NotebookError) as exc:
         raise CourseError(f"{course.source_notebook(spec.assignment_id)}: cannot be read ({exc}).") from None
     subjects: list[Subject] = []
@@ -502,7 +504,7 @@ def grade_chunk(
             on_result(error_result(sub, spec, sub.error))
             continue
         try:
-            subjects.append(Subject(sub, cells_to_run(sub.cells, source)))
+            subjects.append(Subject(sub, cells_to_run(sub.cells, source, release_cells)))
         except NotebookError as exc:
             on_result(error_result(sub, spec, f"{sub.path.name}: {exc}"))
     if not subjects:

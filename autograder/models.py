@@ -32,6 +32,8 @@ class Cell:
     is_grade: bool = False
     is_solution: bool = False
     is_locked: bool = False
+    checksum: str = ""  # nbgrader's recorded checksum of a graded or locked cell
+    checksum_edited: bool = False  # it matches neither the cell nor anything nbgrader wrote
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,16 @@ class NotebookError(Exception):
     """A notebook that cannot be graded; the message says what is wrong and what to do."""
 
 
+def _checksum_edited(raw: Any, recorded: str) -> bool:
+    """A recorded checksum that is not nbgrader's checksum of this very cell."""
+    from nbgrader.utils import compute_checksum
+
+    try:
+        return bool(recorded) and compute_checksum(raw) != recorded
+    except Exception:  # nbgrader cannot even compute one: the cell's metadata is mangled
+        return True
+
+
 def _cells_from(nb: Any) -> tuple[Cell, ...]:
     cells = []
     for index, raw in enumerate(nb.get("cells", [])):
@@ -33,6 +43,8 @@ def _cells_from(nb: Any) -> tuple[Cell, ...]:
         source = raw.get("source", "")
         if isinstance(source, list):
             source = "".join(source)
+        recorded = meta.get("checksum", "")
+        recorded = recorded if isinstance(recorded, str) else str(recorded)
         cells.append(
             Cell(
                 index=index,
@@ -43,6 +55,9 @@ def _cells_from(nb: Any) -> tuple[Cell, ...]:
                 is_grade=bool(meta.get("grade")),
                 is_solution=bool(meta.get("solution")),
                 is_locked=bool(meta.get("locked")),
+                checksum=recorded,
+                checksum_edited=bool(meta.get("locked") or meta.get("grade"))
+                and _checksum_edited(raw, recorded),
             )
         )
     return tuple(cells)
@@ -87,7 +102,31 @@ def read_cells(data: bytes, *, name: str = "the notebook") -> tuple[Cell, ...]:
 
 def load_submission(student_id: str, assignment_id: str, path: Path) -> Submission:
     """Read one student's notebook; problems become `Submission.error`, never exceptions."""
+    if "\ufffd" in student_id:
+        return Submission(
+            student_id,
+            assignment_id,
+            path,
+            "",
+            error=(
+                "the submission's folder name is not valid UTF-8; rename it (autograder collect "
+                "does) and grade again."
+            ),
+        )
     try:
+        size = path.stat().st_size
+        if size > MAX_NOTEBOOK_BYTES:  # never read a huge file into memory
+            limit = MAX_NOTEBOOK_BYTES >> 20
+            return Submission(
+                student_id,
+                assignment_id,
+                path,
+                "",
+                error=(
+                    f"{path.name} is {size >> 20} MB, over the {limit} MB limit; clear large outputs "
+                    "(Edit > Clear All Outputs) and submit it again."
+                ),
+            )
         data = path.read_bytes()
     except FileNotFoundError:
         return Submission(
@@ -114,16 +153,33 @@ def read_source_cells(path: Path) -> tuple[Cell, ...]:
     return read_cells(path.read_bytes(), name=str(path))
 
 
-def cells_to_run(submission: tuple[Cell, ...], source: tuple[Cell, ...]) -> list[tuple[int, str, str | None]]:
+def cells_to_run(
+    submission: tuple[Cell, ...], source: tuple[Cell, ...], release: tuple[Cell, ...] = ()
+) -> list[tuple[int, str, str | None]]:
     """(index, code, grade_id) to execute: the student's cells with locked cells restored.
 
-    Raises NotebookError when a test cell of the source is missing or duplicated.
+    Raises NotebookError when the notebook belongs to another assignment, or a test cell of
+    the source is missing or duplicated, or a graded cell carries an edited checksum (one
+    that is neither nbgrader's checksum of the cell nor the one the release gave it).
     """
     by_id = {c.grade_id: c for c in source if c.grade_id}
     seen: dict[str, int] = {}
     for cell in submission:
         if cell.grade_id:
             seen[cell.grade_id] = seen.get(cell.grade_id, 0) + 1
+    graded = {c.grade_id for c in source if c.is_grade and c.grade_id}
+    if graded and not graded & {c.grade_id for c in submission if c.is_grade}:
+        raise NotebookError(
+            "none of its graded cells belong to this assignment: is it the notebook of another "
+            "assignment? Submit the notebook you were given for this one."
+        )
+    released = {c.grade_id: c.checksum for c in release if c.grade_id}
+    for cell in submission:
+        if cell.checksum_edited and released.get(cell.grade_id or "") != cell.checksum:
+            raise NotebookError(
+                f"the read-only cell '{cell.grade_id}' carries an edited checksum. Copy your answers "
+                "into a fresh copy of the assignment and submit that."
+            )
     for grade_id, count in seen.items():
         if count > 1:
             raise NotebookError(

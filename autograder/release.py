@@ -119,7 +119,11 @@ def _open_quiz_answers(path: Path) -> None:
 
 
 def release(course: Course, assignment_id: str) -> Path:
-    """Check the source against the spec, then generate the release."""
+    """Check the source against the spec, generate the release, add its visible checks."""
+    from autograder.visible import write_checks
+
     spec = course.assignment(assignment_id)
     check_source(course, spec)
-    return generate(course, assignment_id)
+    notebook = generate(course, assignment_id)
+    write_checks(course, assignment_id)  # after nbgrader, which empties release/<a>/ first
+    return notebook

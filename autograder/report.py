@@ -6,6 +6,10 @@ Tables (also a Python API: `load(course_root, assignment_id)` returns them as Da
 - `items`: one row an item: mean score, pass rate, difficulty, discrimination (correlation of
   the item with the rest of the total), mean time taken, the three most frequent diagnoses;
 - `misconceptions`: each diagnosis with its count and the students who hit it.
+
+`write_report` writes them as CSV plus one self-contained `report.html`; `write_course_report`
+adds `reports/gradebook.csv` across assignments; `write_canvas_csv` writes the CSV Canvas
+imports as a gradebook column (one row a student).
 """
 
 from __future__ import annotations
@@ -258,3 +262,62 @@ def write_report(course: Course, assignment_id: str) -> Path:
     path = out / "report.html"
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def write_canvas_csv(course: Course, assignment_id: str, *, title: str | None = None) -> Path:
+    """reports/<a>/canvas.csv: Canvas's gradebook import, matched on SIS Login ID = student id."""
+    store = GradeStore(course)
+    try:
+        gradebook = tables(store, assignment_id).gradebook
+    finally:
+        store.close()
+    column = title or assignment_id
+    frame = pd.DataFrame(
+        {
+            "Student": gradebook["student"] if not gradebook.empty else [],
+            "ID": "",
+            "SIS User ID": "",
+            "SIS Login ID": gradebook["student"] if not gradebook.empty else [],
+            "Section": "",
+            column: gradebook["total"] if not gradebook.empty else [],
+        }
+    )
+    out = course.reports_dir / assignment_id / "canvas.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out, index=False)
+    return out
+
+
+def write_course_report(course: Course) -> tuple[Path, list[Path]]:
+    """Every graded assignment's report, and reports/gradebook.csv: a row a student, a column
+    an assignment (its total), then the course total and percent."""
+    store = GradeStore(course)
+    try:
+        graded = sorted({row["assignment"] for row in store.item_rows()})
+    finally:
+        store.close()
+    pages = [write_report(course, a) for a in graded]
+    totals = []
+    for assignment_id in graded:
+        store = GradeStore(course)
+        try:
+            scores = scores_frame(store, assignment_id)
+        finally:
+            store.close()
+        per = scores.groupby("student").agg(total=("score", "sum"), max_total=("max_score", "sum"))
+        per["assignment"] = assignment_id
+        totals.append(per.reset_index())
+    out = course.reports_dir / "gradebook.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not totals:
+        pd.DataFrame(columns=["student", "total", "max_total", "percent"]).to_csv(out, index=False)
+        return out, pages
+    long = pd.concat(totals)
+    wide = long.pivot(index="student", columns="assignment", values="total").fillna(0.0)
+    maxima = long.groupby("assignment")["max_total"].max()
+    wide["total"] = wide[graded].sum(axis=1)
+    wide["max_total"] = float(maxima.sum())
+    wide["percent"] = (100 * wide["total"] / wide["max_total"]).round(1)
+    wide.columns.name = None
+    wide.reset_index().to_csv(out, index=False)
+    return out, pages

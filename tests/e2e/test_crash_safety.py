@@ -42,8 +42,18 @@ def test_sigkill_mid_batch_then_rerun_finishes_the_rest_with_the_same_scores(cou
     twin = load_course(shutil.copytree(course.root, tmp_path / "twin"))
     batch.grade(twin, "ps4-softmax", workers=2)  # the uninterrupted run
 
-    cmd = [sys.executable, "-m", "autograder", "--course", str(course.root), "grade", "ps4-softmax",
-           "--workers", "2", "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "autograder",
+        "--course",
+        str(course.root),
+        "grade",
+        "ps4-softmax",
+        "--workers",
+        "2",
+        "--quiet",
+    ]
     grader = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     while graded_count(course) < 4 and grader.poll() is None and time.monotonic() < deadline:
@@ -62,8 +72,12 @@ def test_sigkill_mid_batch_then_rerun_finishes_the_rest_with_the_same_scores(cou
 def test_a_second_grader_on_the_same_course_is_refused(course, submit):
     submit("ada")
     with grade_lock(course):
-        out = subprocess.run([sys.executable, "-m", "autograder", "--course", str(course.root), "grade",
-                              "ps4-softmax"], capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-m", "autograder", "--course", str(course.root), "grade", "ps4-softmax"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         with pytest.raises(UsageError, match="another `autograder grade` is running"):
             batch.grade(course, "ps4-softmax", workers=1)
     assert out.returncode == 2

@@ -104,8 +104,15 @@ def test_grade_report_and_nbgrader_export_agree(course, submit):
     items = read_csv(course.reports_dir / "ps4-softmax" / "items.csv")
     assert {r["item"] for r in items} == set(spec.item_names())
     assert "data:image/png;base64" in (course.reports_dir / "ps4-softmax" / "report.html").read_text()
-    assert set(items[0]) >= {"item", "mean_score", "pass_rate", "difficulty", "discrimination", "mean_time_s",
-                             "top_diagnoses"}
+    assert set(items[0]) >= {
+        "item",
+        "mean_score",
+        "pass_rate",
+        "difficulty",
+        "discrimination",
+        "mean_time_s",
+        "top_diagnoses",
+    }
 
     run_cli(course.root, "report", "ps4-softmax", "--format", "canvas")
     canvas = read_csv(course.reports_dir / "ps4-softmax" / "canvas.csv")
