@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autograder import selfcheck
+from autograder import selfcheck_cases as selfcheck
 from autograder.errors import UsageError
 from autograder.models import Cell, CellResult
 from autograder.notebook import NotebookError, read_cells
 from autograder.protocol import FuncRef
 from autograder.sandbox import CallReply, StudentProcess, WorkerLost, Zygote, jail_spec
-from autograder.selfcheck import FunctionCheck, Outcome
+from autograder.selfcheck_cases import FunctionCheck, Outcome
 
 MAX_FOLDER_BYTES = 50 << 20
 

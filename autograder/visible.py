@@ -21,11 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from autograder import selfcheck, synth
+from autograder import selfcheck_cases as selfcheck
+from autograder import synth
 from autograder.course import AssignmentSpec, Course
 from autograder.errors import CourseError
 from autograder.reference import np_ref
-from autograder.selfcheck import Named, Outcome
+from autograder.selfcheck_cases import Named, Outcome
 
 log = logging.getLogger(__name__)
 

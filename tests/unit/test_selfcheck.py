@@ -12,11 +12,11 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder import selfcheck, synth, visible
+from autograder import selfcheck_cases, synth, visible
 from autograder.course import Course, load_course
 from autograder.demo import make_course_copy
 from autograder.sandbox import Zygote
-from autograder.selfcheck import CheckResult, Named
+from autograder.selfcheck_cases import CheckResult, Named
 from autograder.selfcheck_cli import check_notebook
 
 A = "ps4-softmax"
@@ -160,23 +160,23 @@ def test_check_flags_mutation_and_warnings_even_when_the_values_are_right():
         "params": ["z"],
         "cases": [
             {
-                "args": [selfcheck.encode_value(np.array([-1000.0, 2.0]))],
+                "args": [selfcheck_cases.encode_value(np.array([-1000.0, 2.0]))],
                 "show": "z = [-1000, 2]",
-                "expect": {"value": selfcheck.encode_value(np.array([0.0, 2.0]))},
+                "expect": {"value": selfcheck_cases.encode_value(np.array([0.0, 2.0]))},
             }
         ],
     }
 
     def call(func):
-        return lambda case: selfcheck.call_function(func, *selfcheck.decode_call(case))
+        return lambda case: selfcheck_cases.call_function(func, *selfcheck_cases.decode_call(case))
 
     def in_place(z):
         z[z < 0] = 0
         return z
 
-    report = selfcheck.check_function("relu", entry, {}, call(in_place))
+    report = selfcheck_cases.check_function("relu", entry, {}, call(in_place))
     assert "you returned the right values but changed the argument z in place." in report.lines[0]
-    report = selfcheck.check_function(
+    report = selfcheck_cases.check_function(
         "relu", entry, {}, call(lambda z: np.where(np.exp(-z) > 0, np.maximum(z, 0), 0.0))
     )
     assert "you returned the right values, but NumPy warned: overflow encountered in exp." in report.lines[0]
@@ -247,7 +247,7 @@ def test_selfcheck_json_holds_no_reference_code_and_no_hidden_test_text(checks_f
     ],
 )
 def test_values_survive_the_json_round_trip_with_their_types(value):
-    back = selfcheck.decode_value(json.loads(json.dumps(selfcheck.encode_value(value), allow_nan=False)))
+    back = selfcheck_cases.decode_value(json.loads(json.dumps(selfcheck_cases.encode_value(value), allow_nan=False)))
     assert type(back) is type(value) or isinstance(value, np.generic | np.ndarray)
     if isinstance(value, np.ndarray | np.generic):
         assert np.asarray(back).dtype == np.asarray(value).dtype and np.asarray(back).shape == np.shape(value)
@@ -262,9 +262,9 @@ def test_values_survive_the_json_round_trip_with_their_types(value):
 
 
 def test_functions_travel_by_name():
-    encoded = selfcheck.encode_value([Named("relu"), Named("sigmoid")])
+    encoded = selfcheck_cases.encode_value([Named("relu"), Named("sigmoid")])
     assert encoded == [{"function": "relu"}, {"function": "sigmoid"}]
-    relu, sigmoid = selfcheck.decode_value(encoded)
+    relu, sigmoid = selfcheck_cases.decode_value(encoded)
     np.testing.assert_array_equal(relu(np.array([-1.0, 2.0])), [0.0, 2.0])
     assert sigmoid(np.array([0.0]))[0] == 0.5
 
@@ -357,10 +357,10 @@ def _same_json(a: Any, b: Any) -> bool:
 
 @pytest.mark.parametrize("assignment", load_course(REPO).assignment_ids())
 def test_a_committed_selfcheck_json_is_not_stale(assignment, repo_course):
-    committed = repo_course.release_notebook(assignment).parent / selfcheck.CHECKS_FILE
+    committed = repo_course.release_notebook(assignment).parent / selfcheck_cases.CHECKS_FILE
     if not committed.is_file():
-        pytest.skip(f"release/{assignment} has no {selfcheck.CHECKS_FILE} yet")
+        pytest.skip(f"release/{assignment} has no {selfcheck_cases.CHECKS_FILE} yet")
     fresh = visible.build_checks(repo_course, repo_course.assignment(assignment))
     assert _same_json(json.loads(committed.read_text(encoding="utf-8")), fresh), (
-        f"release/{assignment}/{selfcheck.CHECKS_FILE} is stale: run `autograder release {assignment}`"
+        f"release/{assignment}/{selfcheck_cases.CHECKS_FILE} is stale: run `autograder release {assignment}`"
     )
