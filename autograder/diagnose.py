@@ -21,9 +21,11 @@ __all__ = [
     "Models",
     "as_float_array",
     "classify",
+    "clip",
     "expect_close",
     "expect_int",
     "matches",
+    "raises",
     "show",
 ]
 
@@ -47,6 +49,11 @@ class Misconception(AssertionError):
         self.failing_input = failing_input
 
 
+def clip(text: str, limit: int) -> str:
+    """At most `limit` characters, with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def show(value: Any, *, limit: int = 90) -> str:
     """A short one-line picture of a value for a student's message."""
     if isinstance(value, np.ndarray) or (
@@ -67,7 +74,7 @@ def show(value: Any, *, limit: int = 90) -> str:
         text = repr(value.item())
     else:
         text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip(text, limit)
 
 
 def as_float_array(got: Any, *, what: str) -> np.ndarray[Any, np.dtype[np.float64]]:
@@ -167,3 +174,13 @@ def expect_int(
         diagnosis = classify(int(got), models or {}, rtol=0, atol=0)
         raise Misconception(diagnosis, f"{what}: returned {int(got)}, expected {want}.")
     return int(got)
+
+
+def raises(thunk: Callable[[], Any], exc_type: type[BaseException] = ValueError) -> bool:
+    """Whether a wrong model raises `exc_type` on this input (NumPy warnings silenced)."""
+    try:
+        with np.errstate(all="ignore"):
+            thunk()
+    except exc_type:
+        return True
+    return False

@@ -9,21 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from autograder.diagnose import ATOL, Misconception, expect_close, show
+from autograder.diagnose import ATOL, Misconception, clip, expect_close, raises, show
 from autograder.judge import StudentRaised
-
-
-def _clip(text, limit):
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _raises_value_error(thunk):
-    try:
-        with np.errstate(all="ignore"):
-            thunk()
-    except ValueError:
-        return True
-    return False
 
 
 def _in_given_order(weights):
@@ -47,10 +34,10 @@ def check(student, ref, weights):
     try:
         got = student.collapse(weights)
     except StudentRaised as exc:
-        if exc.ename == "ValueError" and _raises_value_error(lambda: _in_given_order(weights64)):
+        if exc.ename == "ValueError" and raises(lambda: _in_given_order(weights64)):
             raise Misconception(
                 "collapse.wrong_order",
-                f"{what}: raised ValueError ({_clip(exc.evalue, 120)}), although each matrix fits the "
+                f"{what}: raised ValueError ({clip(exc.evalue, 120)}), although each matrix fits the "
                 f"output of the one before it: W_L ⋯ W_1 has shape {want.shape}. Expected {show(want)}.",
             ) from None
         raise
@@ -115,8 +102,7 @@ def chains(draw):
     sizes = draw(st.lists(st.integers(1, 4), min_size=2, max_size=5))
     values = st.floats(-2, 2)
     return [
-        draw(arrays(np.float64, (n_out, n_in), elements=values))
-        for n_in, n_out in itertools.pairwise(sizes)
+        draw(arrays(np.float64, (n_out, n_in), elements=values)) for n_in, n_out in itertools.pairwise(sizes)
     ]
 
 

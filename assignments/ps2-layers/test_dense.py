@@ -6,33 +6,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from autograder.diagnose import ATOL, Misconception, expect_close, show
+from autograder.activations import BY_NAME
+from autograder.diagnose import ATOL, Misconception, clip, expect_close, raises, show
 from autograder.judge import StudentRaised, builtin
-
-ACTIVATIONS = {
-    "relu": lambda z: np.maximum(z, 0.0),
-    "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)),
-    "tanh": np.tanh,
-    "identity": lambda z: z,
-}
-
-
-def _clip(text, limit):
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _raises_value_error(thunk):
-    try:
-        with np.errstate(all="ignore"):
-            thunk()
-    except ValueError:
-        return True
-    return False
 
 
 def wrong_models(W, x, b, act):
     """The answers each known misconception gives for this input."""
-    f = ACTIVATIONS[act]
+    f = BY_NAME[act]
     return [
         ("dense.transposed", lambda: f(W.T @ x + b)),
         ("dense.no_activation", lambda: W @ x + b),
@@ -48,10 +29,10 @@ def check(student, ref, W, x, b, act):
     try:
         got = student.dense(W, x, b, builtin(act))
     except StudentRaised as exc:
-        if exc.ename == "ValueError" and _raises_value_error(lambda: W64.T @ x64 + b64):
+        if exc.ename == "ValueError" and raises(lambda: W64.T @ x64 + b64):
             raise Misconception(
                 "dense.transposed",
-                f"{what}: raised ValueError ({_clip(exc.evalue, 120)}), although these shapes fit: "
+                f"{what}: raised ValueError ({clip(exc.evalue, 120)}), although these shapes fit: "
                 f"W is {W.shape}, x is {x.shape}, b is {b.shape}. Expected {show(want)}.",
             ) from None
         raise
@@ -73,7 +54,7 @@ def expect_value_error(student, W, x, b, act, why):
             return
         raise Misconception(
             "dense.no_shape_check",
-            f"{what}: raised {exc.ename} ({_clip(exc.evalue, 100)}); expected a ValueError, because {why}.",
+            f"{what}: raised {exc.ename} ({clip(exc.evalue, 100)}); expected a ValueError, because {why}.",
         ) from None
     raise Misconception(
         "dense.no_shape_check",
@@ -150,21 +131,36 @@ def test_random_layers(student, ref, layer):
 
 @pytest.mark.item("dense")
 def test_an_input_of_the_wrong_shape_raises(student, ref):
-    expect_value_error(student, W_TALL, X_TWO.reshape(2, 1), B_THREE, "relu",
-                       "x must be a vector of shape (2,), not a column (2, 1)")
-    expect_value_error(student, W_TALL, np.array([2.0, 3.0, 4.0]), B_THREE, "relu",
-                       "W has 2 columns, so x needs 2 entries")
+    expect_value_error(
+        student,
+        W_TALL,
+        X_TWO.reshape(2, 1),
+        B_THREE,
+        "relu",
+        "x must be a vector of shape (2,), not a column (2, 1)",
+    )
+    expect_value_error(
+        student, W_TALL, np.array([2.0, 3.0, 4.0]), B_THREE, "relu", "W has 2 columns, so x needs 2 entries"
+    )
 
 
 @pytest.mark.item("dense")
 def test_a_bias_of_the_wrong_shape_raises(student, ref):
-    expect_value_error(student, W_TALL, X_TWO, np.array([1.0]), "relu",
-                       "W has 3 rows, so b needs 3 entries, one per neuron")
-    expect_value_error(student, W_TALL, X_TWO, B_THREE.reshape(3, 1), "relu",
-                       "b must be a vector of shape (3,), not a column (3, 1)")
+    expect_value_error(
+        student, W_TALL, X_TWO, np.array([1.0]), "relu", "W has 3 rows, so b needs 3 entries, one per neuron"
+    )
+    expect_value_error(
+        student,
+        W_TALL,
+        X_TWO,
+        B_THREE.reshape(3, 1),
+        "relu",
+        "b must be a vector of shape (3,), not a column (3, 1)",
+    )
 
 
 @pytest.mark.item("dense")
 def test_weights_that_are_not_a_matrix_raise(student, ref):
-    expect_value_error(student, np.array([1.0, -1.0]), X_TWO, B_THREE, "relu",
-                       "W must be a 2-D matrix of shape (m, n)")
+    expect_value_error(
+        student, np.array([1.0, -1.0]), X_TWO, B_THREE, "relu", "W must be a 2-D matrix of shape (m, n)"
+    )

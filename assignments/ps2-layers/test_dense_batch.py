@@ -6,33 +6,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from autograder.diagnose import ATOL, Misconception, expect_close, show
+from autograder.activations import BY_NAME
+from autograder.diagnose import ATOL, Misconception, clip, expect_close, raises, show
 from autograder.judge import StudentRaised, builtin
-
-ACTIVATIONS = {
-    "relu": lambda z: np.maximum(z, 0.0),
-    "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)),
-    "tanh": np.tanh,
-    "identity": lambda z: z,
-}
-
-
-def _clip(text, limit):
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _raises_value_error(thunk):
-    try:
-        with np.errstate(all="ignore"):
-            thunk()
-    except ValueError:
-        return True
-    return False
 
 
 def wrong_models(X, W, b, act):
     """The answers each known misconception gives for this input."""
-    f = ACTIVATIONS[act]
+    f = BY_NAME[act]
     return [
         # b[:, None] and (W Xᵀ + b)ᵀ both add b[i] to every entry of ROW i (example i).
         ("dense_batch.bias_on_wrong_axis", lambda: f(X @ W.T + b[:, None])),
@@ -41,11 +22,11 @@ def wrong_models(X, W, b, act):
 
 def _bias_raised(exc, X, W, b):
     """Whether a ValueError on valid shapes is what adding b along the examples gives."""
-    if exc.ename != "ValueError" or not _raises_value_error(lambda: X @ W.T + b[:, None]):
+    if exc.ename != "ValueError" or not raises(lambda: X @ W.T + b[:, None]):
         return False
     # When a transposed product (X W) would fail on this input too, only a broadcasting
     # error points at the bias.
-    return not _raises_value_error(lambda: X @ W + b) or "broadcast" in exc.evalue.lower()
+    return not raises(lambda: X @ W + b) or "broadcast" in exc.evalue.lower()
 
 
 def check(student, ref, X, W, b, act):
@@ -59,7 +40,7 @@ def check(student, ref, X, W, b, act):
         if _bias_raised(exc, X64, W64, b64):
             raise Misconception(
                 "dense_batch.bias_on_wrong_axis",
-                f"{what}: raised ValueError ({_clip(exc.evalue, 120)}), although these shapes fit: "
+                f"{what}: raised ValueError ({clip(exc.evalue, 120)}), although these shapes fit: "
                 f"X is {X.shape} (N = {X.shape[0]} examples) and the layer has m = {W.shape[0]} "
                 f"neurons. Expected shape {want.shape}: {show(want)}.",
             ) from None

@@ -8,29 +8,11 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from autograder.diagnose import ATOL, Misconception, expect_close, show
+from autograder.activations import BY_NAME
+from autograder.diagnose import ATOL, Misconception, clip, expect_close, raises, show
 from autograder.judge import StudentRaised, builtin
 
 IDENTITY = builtin("identity")
-ACTIVATIONS = {
-    "relu": lambda z: np.maximum(z, 0.0),
-    "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)),
-    "tanh": np.tanh,
-    "identity": lambda z: z,
-}
-
-
-def _clip(text, limit):
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _raises_value_error(thunk):
-    try:
-        with np.errstate(all="ignore"):
-            thunk()
-    except ValueError:
-        return True
-    return False
 
 
 def _linear(layers):
@@ -39,7 +21,7 @@ def _linear(layers):
 
 def wrong_models(ref, X, layers):
     """The answers each known misconception gives for this input."""
-    last = ACTIVATIONS[layers[-1][2].name]
+    last = BY_NAME[layers[-1][2].name]
     return [
         ("forward.reversed_order", lambda: ref.forward(X, layers[::-1])),
         ("forward.activation_skipped", lambda: ref.forward(X, _linear(layers))),
@@ -64,10 +46,10 @@ def check(student, ref, X, layers):
     try:
         got = student.forward(X, layers)
     except StudentRaised as exc:
-        if exc.ename == "ValueError" and _raises_value_error(lambda: ref.forward(X64, layers64[::-1])):
+        if exc.ename == "ValueError" and raises(lambda: ref.forward(X64, layers64[::-1])):
             raise Misconception(
                 "forward.reversed_order",
-                f"{what}: raised ValueError ({_clip(exc.evalue, 120)}), although each layer fits the "
+                f"{what}: raised ValueError ({clip(exc.evalue, 120)}), although each layer fits the "
                 f"output of the one before it. Expected shape {want.shape}: {show(want)}.",
             ) from None
         raise
@@ -102,8 +84,11 @@ def test_square_layers_in_order(student, ref):
     A = np.array([[1.0, 2.0, 0.0], [0.0, 1.0, -1.0], [3.0, 0.0, 1.0]])
     B = np.array([[0.0, 1.0, 1.0], [-1.0, 0.0, 2.0], [1.0, -1.0, 0.0]])
     C = np.array([[2.0, 0.0, -1.0], [1.0, 1.0, 1.0], [0.0, -2.0, 1.0]])
-    layers = [(A, np.array([0.0, 1.0, -1.0]), RELU), (B, np.array([-0.5, 0.0, 0.5]), TANH),
-              (C, np.array([1.0, -1.0, 0.0]), IDENTITY)]
+    layers = [
+        (A, np.array([0.0, 1.0, -1.0]), RELU),
+        (B, np.array([-0.5, 0.0, 0.5]), TANH),
+        (C, np.array([1.0, -1.0, 0.0]), IDENTITY),
+    ]
     check(student, ref, X_FIVE, layers)
 
 
@@ -113,8 +98,11 @@ def test_layers_whose_shapes_also_fit_backwards(student, ref):
     P = np.array([[1.0, -1.0, 0.5], [0.5, 1.0, -1.0]])
     Q = np.array([[1.0, 0.0], [-1.0, 2.0], [0.5, -0.5]])
     R = np.array([[1.0, 1.0, -1.0], [0.0, -1.0, 2.0]])
-    layers = [(P, np.array([0.5, -0.5]), RELU), (Q, np.array([0.0, 1.0, -1.0]), RELU),
-              (R, np.array([1.0, 0.0]), SIGMOID)]
+    layers = [
+        (P, np.array([0.5, -0.5]), RELU),
+        (Q, np.array([0.0, 1.0, -1.0]), RELU),
+        (R, np.array([1.0, 0.0]), SIGMOID),
+    ]
     check(student, ref, X_FIVE, layers)
 
 
@@ -126,15 +114,19 @@ def test_one_layer(student, ref):
 @pytest.mark.item("forward")
 def test_the_xor_network(student, ref):
     X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
-    layers = [(np.array([[1.0, 1.0], [1.0, 1.0]]), np.array([0.0, -1.0]), RELU),
-              (np.array([[1.0, -2.0]]), np.array([0.0]), IDENTITY)]
+    layers = [
+        (np.array([[1.0, 1.0], [1.0, 1.0]]), np.array([0.0, -1.0]), RELU),
+        (np.array([[1.0, -2.0]]), np.array([0.0]), IDENTITY),
+    ]
     check(student, ref, X, layers)
 
 
 @pytest.mark.item("forward")
 def test_float32_network(student, ref):
-    layers = [(W1.astype(np.float32), B1.astype(np.float32), TANH),
-              (W2.astype(np.float32), B2.astype(np.float32), RELU)]
+    layers = [
+        (W1.astype(np.float32), B1.astype(np.float32), TANH),
+        (W2.astype(np.float32), B2.astype(np.float32), RELU),
+    ]
     check(student, ref, X_FIVE.astype(np.float32), layers)
 
 

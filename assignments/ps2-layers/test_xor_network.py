@@ -29,8 +29,9 @@ def parameters(student):
     W1, b1, W2, b2 = arrays
     if W1.ndim != 2 or W1.shape[1] != 2 or W1.shape[0] < 1:
         raise Misconception(
-            "other", f"{WHAT}: W1 has shape {W1.shape}; expected (h, 2): one row per hidden neuron, "
-            "one column per input."
+            "other",
+            f"{WHAT}: W1 has shape {W1.shape}; expected (h, 2): one row per hidden neuron, "
+            "one column per input.",
         )
     h = W1.shape[0]
     problems = []
