@@ -7,7 +7,10 @@ reported back so the judge can say once per batch what was not isolated:
 2. a new mount, network and IPC namespace: no network at all (only a loopback that is down),
    and an empty read-only tmpfs (or /dev/null for a file) over every path the worker must not
    read: the course's source/, assignments/, submitted/, the gradebook, the references;
-3. a scratch working dir holding only the submission, a scrubbed environment;
+   private, small tmpfs copies of the shared temp dirs (/tmp, /var/tmp, /dev/shm, /run/lock),
+   so a worker can neither read what others left there nor leave anything behind;
+3. a scratch working dir holding only the submission (in namespaces: a size-limited tmpfs
+   filled with a copy, so whatever the worker writes vanishes with it), a scrubbed environment;
 4. resource limits: CPU seconds, address space, file size, open files, processes, no core;
 5. as root: drop to a per-worker unprivileged uid with no groups.
 """
@@ -17,6 +20,8 @@ from __future__ import annotations
 import ctypes
 import os
 import resource
+import shutil
+import stat
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +39,8 @@ MS_REC = 0x4000
 MS_PRIVATE = 1 << 18
 
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
+#: World-writable dirs every process shares; each worker gets its own empty copy instead.
+SHARED_TEMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,7 @@ class Limits:
     file_mb: int = 64
     nofile: int = 256
     nproc: int = 64
+    scratch_mb: int = 256  # the scratch tmpfs (all its files together), where namespaces allow
 
 
 @dataclass(frozen=True)
@@ -117,11 +125,20 @@ def _enter_namespaces(libc: ctypes.CDLL, spec: JailSpec, iso: Isolation) -> None
     iso.namespaces = True
     if os.geteuid() == 0 and spec.drop_privileges:
         _expose_interpreter(libc, spec.expose)
-    for path in spec.hide:
-        if not os.path.lexists(path):
-            continue
+    hide = {path: os.path.isdir(path) for path in spec.hide if os.path.lexists(path)}
+    scratch = os.open(spec.scratch, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        _private_temp_dirs(libc, (spec.scratch, *spec.expose))
+        _private_scratch(libc, spec, scratch)
+    finally:
+        os.close(scratch)
+    for path, is_dir in hide.items():
+        if not os.path.lexists(path):  # it was below a shared temp dir: show it, empty, all the same
+            os.makedirs(path if is_dir else os.path.dirname(path), mode=0o755, exist_ok=True)
+            if not is_dir:
+                open(path, "a").close()
         raw = os.fsencode(path)
-        if os.path.isdir(path):
+        if is_dir:
             rc = libc.mount(
                 b"tmpfs", raw, b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, b"size=4k,mode=0"
             )
@@ -129,6 +146,73 @@ def _enter_namespaces(libc: ctypes.CDLL, spec: JailSpec, iso: Isolation) -> None
             rc = libc.mount(b"/dev/null", raw, None, MS_BIND, None)
         _check(rc, f"hide {path}")
         iso.hidden += 1
+
+
+def _private_temp_dirs(libc: ctypes.CDLL, keep: tuple[str, ...]) -> None:
+    """An empty, small tmpfs over each shared temp dir; what the worker needs below one stays."""
+    tops = dict.fromkeys(os.path.realpath(top) for top in SHARED_TEMP_DIRS if os.path.isdir(top))
+    for top in tops:  # each once, even where one is a link to another (/var/tmp -> /tmp)
+        below = [os.path.realpath(k) for k in keep if os.path.realpath(k).startswith(top + "/")]
+        _cover(libc, top, below, b"size=16m,mode=1777")
+
+
+def _private_scratch(libc: ctypes.CDLL, spec: JailSpec, source: int) -> None:
+    """Put a size-limited tmpfs over the scratch dir holding a copy of its files.
+
+    What the worker writes then counts against `scratch_mb`, not the grader's disk, and is gone
+    when the worker ends: a restarted worker finds the submission as the judge left it.
+    """
+    files: dict[str, int] = {}
+    for name in os.listdir(source):
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=source)
+        except OSError:
+            continue  # a link or something unreadable: the judge copies plain files only
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            files[name] = fd
+        else:
+            os.close(fd)
+    try:
+        size = spec.limits.scratch_mb * (1 << 20) + sum(os.fstat(fd).st_size for fd in files.values())
+        _check(
+            libc.mount(
+                b"tmpfs",
+                os.fsencode(spec.scratch),
+                b"tmpfs",
+                MS_NOSUID | MS_NODEV,
+                f"size={size},mode=0700".encode(),
+            ),
+            "scratch tmpfs",
+        )
+        for name, fd in files.items():
+            with open(fd, "rb", closefd=False) as src, open(os.path.join(spec.scratch, name), "xb") as dst:
+                shutil.copyfileobj(src, dst)
+    finally:
+        for fd in files.values():
+            os.close(fd)
+
+
+def _cover(libc: ctypes.CDLL, top: str, keep: list[str], options: bytes) -> None:
+    """Mount an empty tmpfs over `top`, then bind each of `keep` (paths below it) back in."""
+    keep = [k for k in sorted(set(keep)) if not any(k != o and k.startswith(o + "/") for o in keep)]
+    fds = [os.open(k, os.O_PATH) for k in keep]
+    try:
+        _check(
+            libc.mount(b"tmpfs", os.fsencode(top), b"tmpfs", MS_NOSUID | MS_NODEV, options), f"cover {top}"
+        )
+        for path, fd in zip(keep, fds, strict=True):
+            if stat.S_ISDIR(os.fstat(fd).st_mode):
+                os.makedirs(path, mode=0o755, exist_ok=True)
+            else:
+                os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+                open(path, "a").close()
+            _check(
+                libc.mount(f"/proc/self/fd/{fd}".encode(), os.fsencode(path), None, MS_BIND | MS_REC, None),
+                f"bind {path}",
+            )
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 def interpreter_paths() -> list[str]:
@@ -160,19 +244,7 @@ def _expose_interpreter(libc: ctypes.CDLL, paths: tuple[str, ...]) -> None:
         if top is not None:
             by_top.setdefault(top, []).append(path)
     for top, keep in by_top.items():
-        keep = [k for k in sorted(keep) if not any(k != o and k.startswith(o + "/") for o in keep)]
-        fds = [os.open(k, os.O_PATH | os.O_DIRECTORY) for k in keep]
-        _check(
-            libc.mount(b"tmpfs", os.fsencode(top), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=64k,mode=0755"),
-            f"cover {top}",
-        )
-        for path, fd in zip(keep, fds, strict=True):
-            os.makedirs(path, mode=0o755, exist_ok=True)
-            _check(
-                libc.mount(f"/proc/self/fd/{fd}".encode(), os.fsencode(path), None, MS_BIND | MS_REC, None),
-                f"bind {path}",
-            )
-            os.close(fd)
+        _cover(libc, top, keep, b"size=64k,mode=0755")
 
 
 def _set_limits(spec: JailSpec, *, was_root: bool) -> None:

@@ -11,13 +11,16 @@ the last, so the items the suite can still reach keep their points.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import signal
+import site
 import socket
 import subprocess
 import sys
+import sysconfig
 import time
 from collections.abc import Sequence
 from contextlib import suppress
@@ -33,6 +36,8 @@ from autograder.models import CellResult
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT_S = 30.0
+#: The most a call's answer may weigh; an array past it ends the worker (the judge's memory).
+MAX_REPLY_BYTES = 64 << 20
 
 
 class WorkerLost(Exception):
@@ -143,13 +148,16 @@ class Worker:
             raise WorkerLost("time limit", timed_out=True)
         self.sock.settimeout(remaining)
         try:
-            return protocol.recv_frame(self.sock)
+            return protocol.recv_frame(self.sock, max_blob_bytes=MAX_REPLY_BYTES)
         except TimeoutError:
             self.kill()
             raise WorkerLost("time limit", timed_out=True) from None
-        except (protocol.ProtocolError, OSError) as exc:
+        except (protocol.ChannelClosed, OSError) as exc:
             self.kill()
             raise WorkerLost(f"the process ended ({exc})") from None
+        except protocol.ProtocolError as exc:  # garbage, or an answer over MAX_REPLY_BYTES
+            self.kill()
+            raise WorkerLost(f"the process sent what the grader cannot take ({exc})") from None
 
     def _send(self, header: dict[str, Any], blobs: Sequence[bytes] = ()) -> None:
         try:
@@ -296,6 +304,7 @@ class StudentProcess:
     skipped: dict[int, str] = field(default_factory=dict)
     cell_results: dict[int, tuple[bool, str, str]] = field(default_factory=dict)
     restarts: int = 0
+    crashers: dict[str, str] = field(default_factory=dict)  # function -> why it is not called again
 
     def start(self) -> None:
         """Run the notebook, skipping on restart each cell that ended a worker."""
@@ -339,7 +348,14 @@ class StudentProcess:
         return self.worker
 
     def call(self, name: str, args: Sequence[Any], kwargs: dict[str, Any], *, timeout_s: float) -> CallReply:
-        """Call a student function; a worker lost on the way is a reply, not an exception."""
+        """Call a student function; a worker lost on the way is a reply, not an exception.
+
+        A function whose call ended the worker is not called again: every later call of it
+        answers `crashed` at once, so one function that exits (on every input of a property
+        test, say) cannot use up the restarts the notebook's other functions need.
+        """
+        if name in self.crashers:
+            return CallReply(False, kind="crashed", evalue=self.crashers[name])
         try:
             worker = self._live()
         except WorkerLost as lost:
@@ -349,7 +365,9 @@ class StudentProcess:
         except WorkerLost as lost:
             if lost.timed_out:
                 return CallReply(False, kind="timeout", evalue=f"no answer within {timeout_s:g} s")
-            return CallReply(False, kind="crashed", evalue="the call ended the Python process")
+            why = "the call ended the Python process" if "ended" in lost.reason else lost.reason
+            self.crashers[name] = why
+            return CallReply(False, kind="crashed", evalue=why)
 
     def get(self, name: str, *, timeout_s: float) -> CallReply:
         try:
@@ -365,7 +383,48 @@ class StudentProcess:
 
 def jail_spec(scratch: Path, *, hide: Sequence[Path], limits: Limits | None = None, serial: int) -> JailSpec:
     """A JailSpec for one worker: its scratch dir, what to hide, and a uid of its own."""
-    # A uid per worker: processes and files of one student are out of another's reach.
-    uid = 200_000 + (os.getpid() % 1000) * 1000 + serial % 1000
-    hidden = tuple(str(p) for p in hide)
-    return JailSpec(scratch=str(scratch), limits=limits or Limits(), uid=uid, hide=hidden)
+    # A uid per worker, distinct from every other judge's workers on this machine (pids of
+    # live judges differ; pid_max <= 2**22 keeps it below 2**32 - 1): the processes and files of
+    # one student are out of another's reach, and killing one uid never hits another student.
+    uid = 1_000_000 + os.getpid() * 1000 + serial % 1000
+    hidden = [str(p) for p in hide]
+    # Compiled copies of hidden modules (autograder/__pycache__/judge.*.pyc) hide with them.
+    for path in hide:
+        if path.suffix == ".py":
+            hidden += [str(c) for c in path.parent.glob(f"__pycache__/{path.stem}.*.pyc")]
+    hidden += _checkout_paths()
+    limits = limits or Limits()
+    return JailSpec(scratch=str(scratch), limits=limits, uid=uid, hide=tuple(dict.fromkeys(hidden)))
+
+
+def _interpreter_dirs() -> set[Path]:
+    """Where this Python's own files live (prefixes, stdlib, site-packages, executable)."""
+    dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
+    dirs.update(p for p in sysconfig.get_paths().values() if p)
+    dirs.update(site.getsitepackages())
+    return {Path(d).resolve() for d in dirs}
+
+
+@functools.lru_cache(maxsize=1)
+def _checkout_paths() -> tuple[str, ...]:
+    """What lies beside the package when it runs from a checkout: hidden from workers.
+
+    Workers import `autograder` from the folder holding it (the zygote's PYTHONPATH). Installed,
+    that is site-packages, and nothing is added. Run from a checkout (this course in a box), it
+    is a repository with a course of its own (source/, assignments/ with the hidden suites and
+    quiz keys), its git history and its tests, whatever course is being graded: everything
+    there but the package and the interpreter's own directories (a .venv) is hidden.
+    """
+    package = Path(autograder.__file__).resolve().parent
+    root = package.parent
+    needed = _interpreter_dirs()
+    if any(root == d or root.is_relative_to(d) for d in needed):
+        return ()
+    out = []
+    for entry in sorted(root.iterdir()):
+        if entry.is_symlink() or entry.resolve() == package:
+            continue
+        if any(d == entry or d.is_relative_to(entry) for d in needed):
+            continue
+        out.append(str(entry))
+    return tuple(out)
