@@ -22,7 +22,7 @@ import subprocess
 import sys
 import sysconfig
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,11 +175,11 @@ class Worker:
 
     def run_cells(
         self, cells: Sequence[tuple[int, str]], *, cell_timeout_s: float, total_timeout_s: float
-    ) -> list[tuple[int, bool, str, str]]:
-        """Run (index, source) cells in order; (index, ok, ename, evalue) for each."""
+    ) -> Iterator[tuple[int, bool, str, str]]:
+        """Run (index, source) cells in order, yielding (index, ok, ename, evalue) as each ends,
+        so that what finished before a cell killed the worker is known."""
         self._send({"op": "run", "cells": [{"index": i, "source": s} for i, s in cells]})
         end = time.monotonic() + total_timeout_s
-        results: list[tuple[int, bool, str, str]] = []
         current: int | None = None
         while True:
             deadline = min(end, time.monotonic() + cell_timeout_s)
@@ -189,17 +189,15 @@ class Worker:
                 lost.at_cell = current
                 raise
             if header.get("ev") == "done":
-                return results
+                return
             if header.get("phase") == "start":
                 current = int(header["i"])
             elif header.get("phase") == "done":
-                results.append(
-                    (
-                        int(header["i"]),
-                        bool(header.get("ok")),
-                        str(header.get("ename", ""))[:100],
-                        str(header.get("evalue", ""))[:400],
-                    )
+                yield (
+                    int(header["i"]),
+                    bool(header.get("ok")),
+                    str(header.get("ename", ""))[:100],
+                    str(header.get("evalue", ""))[:400],
                 )
                 current = None
 
@@ -304,21 +302,42 @@ class StudentProcess:
     skipped: dict[int, str] = field(default_factory=dict)
     cell_results: dict[int, tuple[bool, str, str]] = field(default_factory=dict)
     restarts: int = 0
+    lost_s: float = 0.0  # time spent in attempts that a cell ended (see start)
     crashers: dict[str, str] = field(default_factory=dict)  # function -> why it is not called again
 
     def start(self) -> None:
-        """Run the notebook, skipping on restart each cell that ended a worker."""
+        """Run the notebook, skipping on restart each cell that ended a worker.
+
+        Time lost to cells that hung or ended the process counts against the notebook's
+        budget across restarts: once it is spent, cells that never finished are not tried
+        again (each would cost a full cell timeout), and a restart re-runs only the cells
+        that finished before, to rebuild the student's functions.
+        """
         while True:
+            budget = self.total_timeout_s - self.lost_s
+            if budget <= 0:
+                for index, _ in self.cells:
+                    if index not in self.cell_results:
+                        self.skipped[index] = "BudgetExceeded"
+                        self.cell_results[index] = (
+                            False,
+                            "BudgetExceeded",
+                            f"not run: the notebook used up its {self.total_timeout_s:g} s of time",
+                        )
             worker = self.zygote.spawn(self.spec)
             todo = [(i, s) for i, s in self.cells if i not in self.skipped]
+            started = time.monotonic()
             try:
                 for index, ok, ename, evalue in worker.run_cells(
-                    todo, cell_timeout_s=self.cell_timeout_s, total_timeout_s=self.total_timeout_s
+                    todo,
+                    cell_timeout_s=min(self.cell_timeout_s, max(budget, 1.0)),
+                    total_timeout_s=self.total_timeout_s if budget <= 0 else budget,
                 ):
                     self.cell_results[index] = (ok, ename, evalue)
                 self.worker = worker
                 return
             except WorkerLost as lost:
+                self.lost_s += time.monotonic() - started
                 if lost.at_cell is None or self.restarts >= self.max_restarts:
                     self.worker = None
                     raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -139,5 +140,27 @@ def test_memory_limit_turns_a_huge_allocation_into_an_error(zygote, tmp_path):
     )
     try:
         assert p.get("r", timeout_s=5).value == "MemoryError"
+    finally:
+        p.close()
+
+
+def test_hanging_cells_share_one_notebook_budget_across_restarts(zygote, tmp_path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    cells = ["def f():\n    return 1", *["while True:\n    pass"] * 4, "x = 5"]
+    p = StudentProcess(
+        zygote,
+        jail_spec(scratch, hide=[], serial=1),
+        list(enumerate(cells)),
+        cell_timeout_s=1.0,
+        total_timeout_s=1.5,
+    )
+    started = time.monotonic()
+    p.start()
+    try:
+        assert time.monotonic() - started < 4  # not four full cell timeouts
+        names = [r.ename for r in p.results()]
+        assert names[0] == "" and names.count("TimeoutError") >= 1 and "BudgetExceeded" in names
+        assert p.call("f", [], {}, timeout_s=5).value == 1  # what finished before is still there
     finally:
         p.close()
