@@ -317,6 +317,7 @@ class JudgePlugin:
         self.items = {i.name for i in spec.items}
         self.tested: set[str] = set()
         self._serial = 0
+        self._warned = False
 
     # --- pytest hooks ---
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
@@ -401,6 +402,7 @@ class JudgePlugin:
         try:
             process.start()
             proxy = StudentProxy(process, self.spec)
+            self._warn_if_not_isolated(process)
         except WorkerLost as lost:
             proxy = StudentProxy(None, self.spec, start_error=lost.reason)
         try:
@@ -412,6 +414,19 @@ class JudgePlugin:
                 process.close()
                 shutil.rmtree(scratch, ignore_errors=True)
                 subject.done = True
+
+    def _warn_if_not_isolated(self, process: StudentProcess) -> None:
+        """Say once (per judge) what this machine does not isolate; see the README."""
+        iso = process.worker.isolation if process.worker else {}
+        if self._warned or iso.get("namespaces", True):
+            return
+        self._warned = True
+        notes = "; ".join(str(n) for n in iso.get("notes", [])) or "no namespaces"
+        log.warning(
+            "workers are not isolated here (%s): student code can reach the network and read the "
+            "course. See the README's security model.",
+            notes,
+        )
 
     def _finish(
         self, subject: Subject, proxy: StudentProxy, process: StudentProcess, duration: float
