@@ -16,6 +16,11 @@ import click
 
 from autograder.errors import AutograderError
 
+# jsonschema (through nbformat) imports rfc3987_syntax, which builds a parser at import time
+# (1-2 s per command) only to check IRIs, which notebooks never hold; jsonschema does without
+# it when the import fails.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
 
 class _Group(click.Group):
     """Turns AutograderError into one line on stderr and exit status 2."""
