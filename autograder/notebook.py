@@ -102,49 +102,34 @@ def read_cells(data: bytes, *, name: str = "the notebook") -> tuple[Cell, ...]:
 
 def load_submission(student_id: str, assignment_id: str, path: Path) -> Submission:
     """Read one student's notebook; problems become `Submission.error`, never exceptions."""
+
+    def unreadable(message: str, sha256: str = "") -> Submission:
+        return Submission(student_id, assignment_id, path, sha256, error=message)
+
     if "\ufffd" in student_id:
-        return Submission(
-            student_id,
-            assignment_id,
-            path,
-            "",
-            error=(
-                "the submission's folder name is not valid UTF-8; rename it (autograder collect "
-                "does) and grade again."
-            ),
+        return unreadable(
+            "the submission's folder name is not valid UTF-8; rename it (autograder collect does) "
+            "and grade again."
         )
     try:
         size = path.stat().st_size
         if size > MAX_NOTEBOOK_BYTES:  # never read a huge file into memory
-            limit = MAX_NOTEBOOK_BYTES >> 20
-            return Submission(
-                student_id,
-                assignment_id,
-                path,
-                "",
-                error=(
-                    f"{path.name} is {size >> 20} MB, over the {limit} MB limit; clear large outputs "
-                    "(Edit > Clear All Outputs) and submit it again."
-                ),
+            return unreadable(
+                f"{path.name} is {size >> 20} MB, over the {MAX_NOTEBOOK_BYTES >> 20} MB limit; clear large "
+                "outputs (Edit > Clear All Outputs) and submit it again."
             )
         data = path.read_bytes()
     except FileNotFoundError:
-        return Submission(
-            student_id,
-            assignment_id,
-            path,
-            "",
-            error=(f"no {path.name} in the submission; submit the notebook named {assignment_id}.ipynb."),
+        return unreadable(
+            f"no {path.name} in the submission; submit the notebook named {assignment_id}.ipynb."
         )
     except OSError as exc:
-        return Submission(
-            student_id, assignment_id, path, "", error=f"{path.name} cannot be read ({exc.strerror})."
-        )
+        return unreadable(f"{path.name} cannot be read ({exc.strerror}).")
     digest = hashlib.sha256(data).hexdigest()
     try:
         cells = read_cells(data, name=path.name)
     except NotebookError as exc:
-        return Submission(student_id, assignment_id, path, digest, error=str(exc))
+        return unreadable(str(exc), digest)
     return Submission(student_id, assignment_id, path, digest, cells=cells)
 
 
