@@ -20,7 +20,7 @@ from autograder.errors import UsageError
 from autograder.gradebook import GradeStore, grade_lock
 from autograder.jail import Limits
 from autograder.models import GradeResult
-from autograder.notebook import load_submission
+from autograder.notebook import notebook_sha256
 from autograder.pool import JudgeJob, chunked, run_dask, run_local
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,8 @@ def grade(
             todo = []
             for student, path in found:
                 if not force and student in done and done[student].suite_sha256 == spec.suite_sha256:
-                    sha = load_submission(student, assignment_id, path).sha256
+                    # Hash the bytes only: parsing happens once, in the judge, if it is graded.
+                    sha = notebook_sha256(path)
                     if sha and sha == done[student].notebook_sha256:
                         summary.skipped += 1
                         continue

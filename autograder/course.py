@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -339,3 +340,17 @@ def load_assignment(folder: Path) -> AssignmentSpec:
         cell_timeout_s=_number(head, "cell_timeout_s", 20.0, str(spec_file)),
         notebook_timeout_s=_number(head, "notebook_timeout_s", 60.0, str(spec_file)),
     )
+
+
+def copy_course(course: Course, into: Path) -> Course:
+    """A fresh copy of the course's config, sources and specs (no grades, no submissions)."""
+    if into.exists():
+        shutil.rmtree(into)
+    into.mkdir(parents=True)
+    for name in ("nbgrader_config.py", "source", "assignments"):
+        src = course.root / name
+        if src.is_dir():
+            shutil.copytree(src, into / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif src.is_file():
+            shutil.copy2(src, into / name)
+    return load_course(into)

@@ -9,13 +9,12 @@ above to make at least 30. It is deterministic: the same course gives the same c
 from __future__ import annotations
 
 import random
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from autograder import batch, release, report, synth
-from autograder.course import AssignmentSpec, Course, load_course
+from autograder.course import AssignmentSpec, Course, copy_course
 
 NAMES = [
     "ada",
@@ -52,7 +51,6 @@ NAMES = [
     "fei",
     "geoffrey",
 ]
-COPY = ("nbgrader_config.py", "source", "assignments")
 
 
 @dataclass(frozen=True)
@@ -62,20 +60,6 @@ class DemoStudent:
     student_id: str
     story: str
     answers: dict[str, str]
-
-
-def make_course_copy(course: Course, into: Path) -> Course:
-    """A fresh copy of the course's config, sources and specs (no grades, no submissions)."""
-    if into.exists():
-        shutil.rmtree(into)
-    into.mkdir(parents=True)
-    for name in COPY:
-        src = course.root / name
-        if src.is_dir():
-            shutil.copytree(src, into / name, ignore=shutil.ignore_patterns("__pycache__"))
-        elif src.is_file():
-            shutil.copy2(src, into / name)
-    return load_course(into)
 
 
 def _raising(name: str, solution: str) -> str:
@@ -164,7 +148,7 @@ def run(
     say: Callable[[str], None] = print,
 ) -> list[Path]:
     """Copy the course to `into`, then release, build a class, grade and report each assignment."""
-    demo = make_course_copy(course, into)
+    demo = copy_course(course, into)
     reports = []
     for assignment_id in assignments or demo.assignment_ids():
         if not demo.source_notebook(assignment_id).is_file():

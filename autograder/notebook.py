@@ -100,6 +100,16 @@ def read_cells(data: bytes, *, name: str = "the notebook") -> tuple[Cell, ...]:
     return _cells_from(nb)
 
 
+def notebook_sha256(path: Path) -> str:
+    """The hash a graded submission is recorded under; "" for a file that cannot be read."""
+    try:
+        if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+            return ""
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
 def load_submission(student_id: str, assignment_id: str, path: Path) -> Submission:
     """Read one student's notebook; problems become `Submission.error`, never exceptions."""
 

@@ -134,7 +134,10 @@ def run_local(
                 kind, payload = results.get(timeout=1.0)
             except queue.Empty:
                 if all(not p.is_alive() for p in procs) and results.empty():
-                    raise AutograderError("the judge processes stopped without finishing the batch") from None
+                    raise AutograderError(
+                        "the judge processes stopped without finishing the batch (killed for memory?); "
+                        "what was graded is recorded: run again with -v to see why they stopped"
+                    ) from None
                 continue
             if kind == "result":
                 on_result(payload)

@@ -98,7 +98,6 @@ class Zygote:
             self.close()
             raise RuntimeError(f"the worker zygote did not start: {err.strip() or 'no output'}")
         self._ctrl.settimeout(None)
-        self.spawned = 0
 
     def spawn(self, spec: JailSpec) -> Worker:
         """Fork one confined worker and wait until it is ready."""
@@ -109,7 +108,6 @@ class Zygote:
             pid = int(json.loads(self._ctrl.recv(4096))["pid"])
         finally:
             theirs.close()
-        self.spawned += 1
         worker = Worker(mine, pid, spec)
         worker.wait_ready()
         return worker

@@ -3,7 +3,9 @@
 Sources of answers (trusted, instructor-side):
 - the source notebook's solutions (solution delimiters removed);
 - mutants, `assignments/<a>/mutants/*.py`: a module that gets functions wrong in a known way
-  and says so in `EXPECT = {"softmax": "softmax.no_max_shift"}` (every other item passes);
+  and says so in `EXPECT = {"softmax": "softmax.no_max_shift"}` (every other item passes,
+  but those in `EXCUSED = ("train_mlp",)`: they call the broken function, so their outcome
+  follows from it and is not judged);
 - variants, `assignments/<a>/variants/*.py`: correct code in another style (loops, einsum,
   float32, lists), which must score full marks.
 A module's code is split per contract function: each answer cell gets the module's imports,
@@ -33,6 +35,7 @@ class CodeModule:
     doc: str
     cells: dict[str, str]
     expect: dict[str, str] = field(default_factory=dict)  # item -> diagnosis; others pass
+    excused: tuple[str, ...] = ()  # items that call the broken function: not judged
 
 
 def solution_sources(course: Course, spec: AssignmentSpec) -> dict[str, str]:
@@ -57,6 +60,7 @@ def load_module(path: Path, functions: list[str]) -> CodeModule:
     tree = ast.parse(text, filename=str(path))
     doc = ast.get_docstring(tree) or ""
     expect: dict[str, str] = {}
+    excused: tuple[str, ...] = ()
     imports: list[str] = []
     helpers: list[str] = []
     defs: dict[str, str] = {}
@@ -68,6 +72,11 @@ def load_module(path: Path, functions: list[str]) -> CodeModule:
             isinstance(t, ast.Name) and t.id == "EXPECT" for t in node.targets
         ):
             expect = {str(k): str(v) for k, v in ast.literal_eval(node.value).items()}
+            continue
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "EXCUSED" for t in node.targets
+        ):
+            excused = tuple(str(item) for item in ast.literal_eval(node.value))
             continue
         if isinstance(node, ast.Import | ast.ImportFrom):
             imports.append(segment)
@@ -82,7 +91,7 @@ def load_module(path: Path, functions: list[str]) -> CodeModule:
         parts.append(body)
         parts += helpers
         cells[name] = "\n\n\n".join(parts)
-    return CodeModule(path.stem, path, doc, cells, expect)
+    return CodeModule(path.stem, path, doc, cells, expect, excused)
 
 
 def _with_decorators(text: str, node: ast.FunctionDef) -> str:

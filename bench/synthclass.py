@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder import release, synth
-from autograder.course import AssignmentSpec, Course, load_course
-from autograder.demo import make_course_copy
+from autograder.course import AssignmentSpec, Course, copy_course, load_course
 
 ASSIGNMENT = "ps4-softmax"
 SLOW_LOOP = 10_000_000  # iterations of `acc += i % 7` at cell level: about 1 s of CPU
@@ -111,7 +110,7 @@ def class_list(course: Course, spec: AssignmentSpec, n: int, *, seed: int = 4) -
 
 def build_template(repo: Path, into: Path, n: int, *, seed: int = 4) -> tuple[Course, list[Student]]:
     """A copy of the course with ps4 released and N submissions written; nothing graded."""
-    course = make_course_copy(load_course(repo), into)
+    course = copy_course(load_course(repo), into)
     release.release(course, ASSIGNMENT)
     spec = course.assignment(ASSIGNMENT)
     students = class_list(course, spec, n, seed=seed)

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from autograder import release, synth
-from autograder.course import Course, load_course
-from autograder.demo import make_course_copy
+from autograder.course import Course, copy_course, load_course
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -25,7 +24,7 @@ def repo_course() -> Course:
 def released_template(tmp_path_factory: pytest.TempPathFactory, repo_course: Course) -> Path:
     """A copy of the course with ps4-softmax released once for the whole session."""
     root = tmp_path_factory.mktemp("template") / "course"
-    course = make_course_copy(repo_course, root)
+    course = copy_course(repo_course, root)
     release.release(course, "ps4-softmax")
     return root
 

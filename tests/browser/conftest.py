@@ -20,8 +20,7 @@ from pathlib import Path
 import pytest
 
 from autograder import visible
-from autograder.course import Course
-from autograder.demo import make_course_copy
+from autograder.course import Course, copy_course
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -156,7 +155,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, repo_course: Course) -> Iterat
     student = base / "student"
     student.mkdir()
     shutil.copy(repo_course.release_notebook("ps4-softmax"), student)
-    course = make_course_copy(repo_course, base / "course")
+    course = copy_course(repo_course, base / "course")
     shutil.copy(visible.write_checks(course, "ps4-softmax"), student)
     server, process = start_lab(student, base / "state")
     try:

@@ -8,8 +8,7 @@ import nbformat
 import pytest
 
 from autograder import release
-from autograder.course import load_course
-from autograder.demo import make_course_copy
+from autograder.course import copy_course, load_course
 from autograder.validate import validate
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,7 +26,7 @@ def cells(path: Path) -> list[tuple[str, str, dict]]:
 def test_release_is_generated_from_source_and_not_stale(assignment, repo_course, tmp_path):
     committed = repo_course.release_notebook(assignment)
     assert committed.is_file(), f"release/{assignment} is missing: run `autograder release {assignment}`"
-    fresh = release.release(make_course_copy(repo_course, tmp_path / "c"), assignment)
+    fresh = release.release(copy_course(repo_course, tmp_path / "c"), assignment)
     assert cells(fresh) == cells(committed), (
         f"release/{assignment} is stale against source/: run `autograder release {assignment}` and commit it"
     )

@@ -12,8 +12,7 @@ import pytest
 from nbgrader.utils import parse_utc
 
 from autograder.collect import collect, load_mapping, sanitise_id, student_key
-from autograder.course import Course
-from autograder.demo import make_course_copy
+from autograder.course import Course, copy_course
 from autograder.errors import UsageError
 
 A = "ps4-softmax"
@@ -24,7 +23,7 @@ EVENING = (2025, 3, 1, 20, 0, 0)
 @pytest.fixture
 def course(tmp_path: Path, repo_course: Course) -> Course:
     """A copy of the course's config and specs: collect needs no release and no gradebook."""
-    return make_course_copy(repo_course, tmp_path / "course")
+    return copy_course(repo_course, tmp_path / "course")
 
 
 def notebook(tag: str) -> bytes:

@@ -104,13 +104,22 @@ def test_locked_and_test_cells_come_from_source_answers_from_student():
 
 
 def test_deleted_or_duplicated_test_cells_are_errors():
-    source = (Cell(0, "code", "x", "test_f", points=1, is_grade=True, is_locked=True),
-              Cell(1, "code", "y", "test_g", points=1, is_grade=True, is_locked=True))
+    source = (
+        Cell(0, "code", "x", "test_f", points=1, is_grade=True, is_locked=True),
+        Cell(1, "code", "y", "test_g", points=1, is_grade=True, is_locked=True),
+    )
     with pytest.raises(NotebookError, match="lost its test cell 'test_f'"):
         cells_to_run(read_cells(nb_bytes([graded("y", "test_g", grade=True)])), source)
     with pytest.raises(NotebookError, match="notebook of another assignment"):
         cells_to_run(read_cells(nb_bytes([graded("z", "test_other", grade=True)])), source)
-    twice = read_cells(nb_bytes([graded("x", "test_f", grade=True), graded("x", "test_f", grade=True),
-                                 graded("y", "test_g", grade=True)]))
+    twice = read_cells(
+        nb_bytes(
+            [
+                graded("x", "test_f", grade=True),
+                graded("x", "test_f", grade=True),
+                graded("y", "test_g", grade=True),
+            ]
+        )
+    )
     with pytest.raises(NotebookError, match="appears 2 times"):
         cells_to_run(twice, source)

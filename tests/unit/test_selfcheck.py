@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 
 from autograder import selfcheck_cases, synth, visible
-from autograder.course import Course, load_course
-from autograder.demo import make_course_copy
+from autograder.course import Course, copy_course, load_course
 from autograder.sandbox import Zygote
 from autograder.selfcheck_cases import CheckResult, Named
 from autograder.selfcheck_cli import check_notebook
@@ -30,7 +29,7 @@ SPEC_MUTANTS = [
 @pytest.fixture(scope="module")
 def checks_file(tmp_path_factory: pytest.TempPathFactory, repo_course: Course) -> Path:
     """selfcheck.json of ps4, written by write_checks into a copy of the course."""
-    course = make_course_copy(repo_course, tmp_path_factory.mktemp("visible") / "course")
+    course = copy_course(repo_course, tmp_path_factory.mktemp("visible") / "course")
     return visible.write_checks(course, A)
 
 
@@ -247,7 +246,9 @@ def test_selfcheck_json_holds_no_reference_code_and_no_hidden_test_text(checks_f
     ],
 )
 def test_values_survive_the_json_round_trip_with_their_types(value):
-    back = selfcheck_cases.decode_value(json.loads(json.dumps(selfcheck_cases.encode_value(value), allow_nan=False)))
+    back = selfcheck_cases.decode_value(
+        json.loads(json.dumps(selfcheck_cases.encode_value(value), allow_nan=False))
+    )
     assert type(back) is type(value) or isinstance(value, np.generic | np.ndarray)
     if isinstance(value, np.ndarray | np.generic):
         assert np.asarray(back).dtype == np.asarray(value).dtype and np.asarray(back).shape == np.shape(value)
