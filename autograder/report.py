@@ -216,13 +216,19 @@ def _table_html(frame: pd.DataFrame, table_id: str) -> str:
     )
 
 
-def write_report(course: Course, assignment_id: str) -> Path:
-    """Write gradebook.csv, items.csv, misconceptions.csv and report.html; return the HTML's path."""
-    store = GradeStore(course)
-    try:
+def write_report(course: Course, assignment_id: str, *, store: GradeStore | None = None) -> Path:
+    """Write gradebook.csv, items.csv, misconceptions.csv and report.html; return the HTML's path.
+
+    Pass an open `store` to share it (the course report writes every assignment's).
+    """
+    if store is not None:
         t = tables(store, assignment_id)
-    finally:
-        store.close()
+    else:
+        own = GradeStore(course)
+        try:
+            t = tables(own, assignment_id)
+        finally:
+            own.close()
     out = course.reports_dir / assignment_id
     out.mkdir(parents=True, exist_ok=True)
     t.gradebook.to_csv(out / "gradebook.csv", index=False)
@@ -293,26 +299,19 @@ def write_course_report(course: Course) -> tuple[Path, list[Path]]:
     an assignment (its total), then the course total and percent."""
     store = GradeStore(course)
     try:
-        graded = sorted({row["assignment"] for row in store.item_rows()})
+        every = pd.DataFrame(store.item_rows(), columns=[*SCORE_COLUMNS, "position"])
+        graded = sorted(set(every["assignment"]))
+        pages = [write_report(course, a, store=store) for a in graded]
     finally:
         store.close()
-    pages = [write_report(course, a) for a in graded]
-    totals = []
-    for assignment_id in graded:
-        store = GradeStore(course)
-        try:
-            scores = scores_frame(store, assignment_id)
-        finally:
-            store.close()
-        per = scores.groupby("student").agg(total=("score", "sum"), max_total=("max_score", "sum"))
-        per["assignment"] = assignment_id
-        totals.append(per.reset_index())
     out = course.reports_dir / "gradebook.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
-    if not totals:
+    if every.empty:
         pd.DataFrame(columns=["student", "total", "max_total", "percent"]).to_csv(out, index=False)
         return out, pages
-    long = pd.concat(totals)
+    long = every.groupby(["assignment", "student"], as_index=False).agg(
+        total=("score", "sum"), max_total=("max_score", "sum")
+    )
     wide = long.pivot(index="student", columns="assignment", values="total").fillna(0.0)
     maxima = long.groupby("assignment")["max_total"].max()
     wide["total"] = wide[graded].sum(axis=1)
