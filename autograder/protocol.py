@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import io
 import json
+import math
+import re
 import socket
 import struct
 from collections.abc import Callable, Sequence
@@ -102,13 +104,137 @@ def recv_frame(
     return header, blobs
 
 
-# --- values ----------------------------------------------------------------------------------
+# --- .npy blobs ------------------------------------------------------------------------------
+#
+# Every call of a student function sends its arrays as `.npy` bytes, so both ends have a fast
+# path for the one header layout NumPy writes for plain arrays, format version 1.0:
+#
+#   b"\x93NUMPY" 0x01 0x00 | header length, 2 bytes little-endian | header | array bytes
+#
+# where the header is the latin-1 text of a dict literal, keys sorted, padded with spaces and a
+# final newline so that the array bytes start at a multiple of 64:
+#
+#   {'descr': '<f8', 'fortran_order': False, 'shape': (4, 3), }                  ...    \n
+#
+# Anything else (another version, a structured dtype, odd spacing) goes through NumPy's own
+# reader and writer, which stay the reference: tests check the fast paths byte for byte
+# against them.
+
+_NPY_MAGIC_1_0 = b"\x93NUMPY\x01\x00"
+_NPY_LENGTH = struct.Struct("<H")
+_NPY_PREFIX_BYTES = len(_NPY_MAGIC_1_0) + _NPY_LENGTH.size
+_NPY_ALIGN = 64  # numpy.lib.format.ARRAY_ALIGN
+# NumPy pads the header with this many digits less the length of the first (C order) or last
+# (Fortran order) dimension, room to grow the array in place (GROWTH_AXIS_MAX_DIGITS).
+_NPY_GROWTH_DIGITS = 21
+_NPY_MAX_NDIM = 64  # NumPy 2's limit; more dimensions go to NumPy's reader, which refuses them
+# A plain dtype string as `dtype.str` spells it: byte order, a kind we accept, an item size.
+_NPY_DESCR = r"[<>|][biufcUS][1-9][0-9]{0,9}"
+# A dimension as `repr(int)` spells it: no sign, no leading zeros; 19 digits keep `int()` cheap
+# (the size check in `_read_npy_fast` refuses any shape the bytes do not fill).
+_NPY_DIM = r"(?:0|[1-9][0-9]{0,18})"
+_NPY_HEADER_1_0 = re.compile(
+    (
+        rf"\{{'descr': '(?P<descr>{_NPY_DESCR})', 'fortran_order': (?P<fortran>False|True), "
+        # (), (5,) or (4, 3, ...): Python's repr of a tuple of ints
+        rf"'shape': \((?P<shape>|{_NPY_DIM},|{_NPY_DIM}(?:, {_NPY_DIM}){{1,{_NPY_MAX_NDIM - 1}}})\), \}}"
+        # room to grow and padding to a multiple of 64: at most 20 + 64 spaces, then a newline
+        r" {0,127}\n"
+    ).encode("ascii")
+)
+_NPY_SIMPLE_DESCR = re.compile(_NPY_DESCR)
 
 
 def _write_npy(array: np.ndarray[Any, Any]) -> bytes:
+    """The bytes `np.lib.format.write_array(buf, array, allow_pickle=False)` writes, faster."""
+    dtype = array.dtype
+    descr = dtype.str
+    if dtype.metadata is not None or dtype.itemsize == 0 or not _NPY_SIMPLE_DESCR.fullmatch(descr):
+        return _write_npy_numpy(array)  # NumPy warns about metadata; the rest is not ours to spell
+    flags = array.flags
+    # NumPy stores a Fortran-contiguous array as is; anything else, contiguous or not, in C order.
+    is_fortran = flags.f_contiguous and not flags.c_contiguous
+    shape = array.shape
+    text = f"{{'descr': {descr!r}, 'fortran_order': {is_fortran!r}, 'shape': {shape!r}, }}"
+    if shape:
+        text += " " * (_NPY_GROWTH_DIGITS - len(repr(shape[-1 if is_fortran else 0])))
+    # Spaces and a newline up to the next multiple of 64 bytes, counting the 10-byte prefix;
+    # always at least one space, as NumPy's `_wrap_header` does.
+    length = len(text) + 1
+    padding = _NPY_ALIGN - (_NPY_PREFIX_BYTES + length) % _NPY_ALIGN
+    if length + padding > 0xFFFF:  # needs format 2.0, which NumPy picks (and warns about)
+        return _write_npy_numpy(array)
+    head = b"".join(
+        (
+            _NPY_MAGIC_1_0,
+            _NPY_LENGTH.pack(length + padding),
+            text.encode("latin1"),
+            b" " * padding,
+            b"\n",
+        )
+    )
+    return head + array.tobytes(order="F" if is_fortran else "C")
+
+
+def _write_npy_numpy(array: np.ndarray[Any, Any]) -> bytes:
     buf = io.BytesIO()
     np.lib.format.write_array(buf, array, allow_pickle=False)
     return buf.getvalue()
+
+
+def _read_npy(blob: bytes) -> np.ndarray[Any, Any]:
+    """Read a `.npy` blob from the other side: a plain, writable array of a safe dtype."""
+    array = _read_npy_fast(blob)
+    if array is None:
+        try:
+            array = np.lib.format.read_array(io.BytesIO(blob), allow_pickle=False)
+        # NumPy lets a huge shape out as OverflowError (over int64) or MemoryError (it tries to
+        # allocate what the header asks for before it finds the bytes are not there).
+        except (ValueError, OSError, EOFError, OverflowError, MemoryError) as exc:
+            raise ProtocolError(f"array bytes are not a valid .npy: {exc}") from None
+    if type(array) is not np.ndarray or array.dtype.kind not in SAFE_KINDS:
+        raise ProtocolError("array of an unsafe dtype")
+    return array
+
+
+def _read_npy_fast(blob: bytes) -> np.ndarray[Any, Any] | None:
+    """Read a blob with NumPy's usual version 1.0 header; None for any other header.
+
+    Stricter than NumPy's reader: the array bytes must be exactly what the header announces.
+    The result is a copy, so it owns its memory and is writable like NumPy's (student code
+    may change its arguments in place).
+    """
+    if not blob.startswith(_NPY_MAGIC_1_0) or len(blob) < _NPY_PREFIX_BYTES:
+        return None
+    (length,) = _NPY_LENGTH.unpack_from(blob, len(_NPY_MAGIC_1_0))
+    offset = _NPY_PREFIX_BYTES + length
+    if len(blob) < offset:
+        return None  # a truncated header: let NumPy name the problem
+    match = _NPY_HEADER_1_0.fullmatch(blob, _NPY_PREFIX_BYTES, offset)
+    if match is None:
+        return None
+    descr = match["descr"].decode("ascii")
+    try:
+        dtype = np.dtype(descr)
+    except TypeError:  # '<b2', 'S99999999999': NumPy refuses these in its own words
+        return None
+    if dtype.str != descr or dtype.kind not in SAFE_KINDS:
+        return None  # only the spelling NumPy writes, '|b1' and not '<b1'
+    shape_text = match["shape"]
+    shape = tuple(int(dim) for dim in shape_text.rstrip(b",").split(b", ")) if shape_text else ()
+    count = math.prod(shape)  # a Python int: a huge shape cannot overflow
+    if len(blob) - offset != count * dtype.itemsize:
+        raise ProtocolError(
+            f"array bytes are not a valid .npy: shape {shape} of {dtype} needs "
+            f"{count * dtype.itemsize} bytes, got {len(blob) - offset}"
+        )
+    flat = np.frombuffer(blob, dtype=dtype, count=count, offset=offset).copy()
+    if match["fortran"] == b"True":  # as NumPy does: the reversed shape in C order, transposed
+        return flat.reshape(shape[::-1]).transpose()
+    return flat.reshape(shape)
+
+
+# --- values ----------------------------------------------------------------------------------
 
 
 def encode(
@@ -164,16 +290,6 @@ def encode(
         tree["from"] = kind
         return tree
     raise ProtocolError(f"a value of type {type(value).__name__} cannot be sent")
-
-
-def _read_npy(blob: bytes) -> np.ndarray[Any, Any]:
-    try:
-        array = np.lib.format.read_array(io.BytesIO(blob), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise ProtocolError(f"array bytes are not a valid .npy: {exc}") from None
-    if type(array) is not np.ndarray or array.dtype.kind not in SAFE_KINDS:
-        raise ProtocolError("array of an unsafe dtype")
-    return array
 
 
 class _Budget:
