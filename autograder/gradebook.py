@@ -1,12 +1,14 @@
-"""The only module that reads or writes stored grades.
+"""The only module that reads or writes stored grades (with `nbgrader_rows`, its SQL helper).
 
 Two stores in one database (SQLite by default, any SQLAlchemy URL): nbgrader's gradebook,
 where each item's score is the `auto_score` of its grade cell (so `nbgrader formgrader`,
 `export` and `generate_feedback` see our grades), and our journal, which keeps what nbgrader
 has no column for: status, diagnosis, message, time taken, the notebook's and the suite's
-hashes, and how nbgrader's own test cells ran. A submission is recorded in one call, journal
-last: a grader killed at any moment is re-run and finds exactly the submissions that were
-fully recorded, so nothing is lost and nothing is counted twice.
+hashes, and how nbgrader's own test cells ran. Submissions are recorded in one transaction,
+nbgrader's rows and the journal's together: a grader killed at any moment is re-run and finds
+exactly the submissions that were fully recorded, so nothing is lost and nothing is counted
+twice. nbgrader's rows are written in SQL on its own tables (`nbgrader_rows`), exactly as its
+`Gradebook` API and `nbgrader autograde` would write them.
 """
 
 from __future__ import annotations
@@ -16,8 +18,7 @@ import fcntl
 import os
 import sys
 import time
-import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ import sqlalchemy as sa
 from autograder.course import AssignmentSpec, Course
 from autograder.errors import CourseError, UsageError
 from autograder.models import GradeResult
+from autograder.nbgrader_rows import record_nbgrader
 
 _meta = sa.MetaData()
 
@@ -144,81 +146,26 @@ class GradeStore:
             return {r.student: RunRecord(r.student, r.notebook_sha256, r.suite_sha256) for r in rows}
 
     def record(self, result: GradeResult, spec: AssignmentSpec) -> None:
-        """Store one submission's grades durably: nbgrader's first, the journal last."""
-        by_grade_id = {i.grade_id: i.name for i in spec.items}
-        by_grade_id.update({q.grade_id: q.item for q in spec.quiz})
-        scores = {i.item: i.score for i in result.items}
-        gb = self._gradebook()
-        gb.update_or_create_student(result.student_id)
-        with warnings.catch_warnings():
-            # nbgrader's own session handling warns about autoflush; it is harmless.
-            warnings.simplefilter("ignore", sa.exc.SAWarning)
-            submission = gb.update_or_create_submission(spec.assignment_id, result.student_id)
-            for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    item = by_grade_id.get(grade.name)
-                    if item is not None:
-                        grade.auto_score = float(scores.get(item, 0.0))
-            gb.db.commit()
-        key = {"student": result.student_id, "assignment": result.assignment_id}
+        """Store one submission's grades durably, in nbgrader's tables and the journal."""
+        self.record_many([result], spec)
+
+    def record_many(self, results: Iterable[GradeResult], spec: AssignmentSpec) -> None:
+        """Store submissions' grades durably, all in one transaction (nbgrader's rows, then the journal).
+
+        Either every submission is recorded in both, or none is: the journal never names a
+        submission whose nbgrader rows are missing. A student given twice is recorded once, with
+        the later result, as if they were recorded in turn.
+        """
+        latest = {r.student_id: r for r in results}
+        if not latest:
+            return
+        strays = sorted({r.assignment_id for r in latest.values()} - {spec.assignment_id})
+        if strays:
+            raise ValueError(f"results of {', '.join(strays)} recorded with the spec of {spec.assignment_id}")
+        batch = list(latest.values())
         with self.engine.begin() as conn:
-            for table in (items_table, cells_table, runs_table):
-                conn.execute(
-                    sa.delete(table).where(
-                        table.c.student == key["student"], table.c.assignment == key["assignment"]
-                    )
-                )
-            conn.execute(
-                sa.insert(items_table),
-                [
-                    {
-                        **key,
-                        "item": i.item,
-                        "position": n,
-                        "score": i.score,
-                        "max_score": i.max_score,
-                        "status": i.status,
-                        "diagnosis": i.diagnosis,
-                        "message": i.message,
-                        "duration_s": i.duration_s,
-                        "failing_input": i.failing_input,
-                    }
-                    for n, i in enumerate(result.items)
-                ],
-            )
-            cell_ok = {c.grade_id: c for c in result.cells if c.grade_id}
-            if result.nbgrader_scores:
-                conn.execute(
-                    sa.insert(cells_table),
-                    [
-                        {
-                            **key,
-                            "grade_id": g,
-                            "nbgrader_score": s,
-                            "ok": bool(cell_ok[g].ok) if g in cell_ok else False,
-                            "error": (
-                                f"{cell_ok[g].ename}: {cell_ok[g].evalue}"
-                                if g in cell_ok and not cell_ok[g].ok
-                                else ("" if g in cell_ok else "cell did not run")
-                            ),
-                        }
-                        for g, s in result.nbgrader_scores.items()
-                    ],
-                )
-            conn.execute(
-                sa.insert(runs_table),
-                [
-                    {
-                        **key,
-                        "notebook_sha256": result.notebook_sha256,
-                        "suite_sha256": result.suite_sha256,
-                        "status": result.status,
-                        "message": result.message,
-                        "duration_s": result.duration_s,
-                        "graded_at": time.time(),
-                    }
-                ],
-            )
+            record_nbgrader(conn, batch, spec, self.course.db_url)
+            _record_journal(conn, batch)
 
     def item_rows(self, assignment_id: str | None = None) -> list[dict[str, Any]]:
         """Journal rows (one a student and item) in student, then item order."""
@@ -239,6 +186,69 @@ class GradeStore:
         """Each student's total as nbgrader computes it (what `nbgrader export` prints)."""
         gb = self._gradebook()
         return {s["student"]: float(s["score"]) for s in gb.submission_dicts(assignment_id)}
+
+
+def _record_journal(conn: sa.Connection, results: list[GradeResult]) -> None:
+    """Replace the journal's rows (items, nbgrader's cells, the run) of each result's submission."""
+    keys = [{"key_student": r.student_id, "key_assignment": r.assignment_id} for r in results]
+    for table in (items_table, cells_table, runs_table):
+        conn.execute(
+            sa.delete(table).where(
+                table.c.student == sa.bindparam("key_student"),
+                table.c.assignment == sa.bindparam("key_assignment"),
+            ),
+            keys,
+        )
+    graded_at = time.time()
+    items: list[dict[str, Any]] = []
+    cells: list[dict[str, Any]] = []
+    runs: list[dict[str, Any]] = []
+    for r in results:
+        key = {"student": r.student_id, "assignment": r.assignment_id}
+        items.extend(
+            {
+                **key,
+                "item": i.item,
+                "position": n,
+                "score": i.score,
+                "max_score": i.max_score,
+                "status": i.status,
+                "diagnosis": i.diagnosis,
+                "message": i.message,
+                "duration_s": i.duration_s,
+                "failing_input": i.failing_input,
+            }
+            for n, i in enumerate(r.items)
+        )
+        ran = {c.grade_id: c for c in r.cells if c.grade_id}
+        cells.extend(
+            {
+                **key,
+                "grade_id": g,
+                "nbgrader_score": s,
+                "ok": bool(ran[g].ok) if g in ran else False,
+                "error": (
+                    f"{ran[g].ename}: {ran[g].evalue}"
+                    if g in ran and not ran[g].ok
+                    else ("" if g in ran else "cell did not run")
+                ),
+            }
+            for g, s in r.nbgrader_scores.items()
+        )
+        runs.append(
+            {
+                **key,
+                "notebook_sha256": r.notebook_sha256,
+                "suite_sha256": r.suite_sha256,
+                "status": r.status,
+                "message": r.message,
+                "duration_s": r.duration_s,
+                "graded_at": graded_at,
+            }
+        )
+    for table, rows in ((items_table, items), (cells_table, cells), (runs_table, runs)):
+        if rows:
+            conn.execute(sa.insert(table), rows)
 
 
 @contextlib.contextmanager

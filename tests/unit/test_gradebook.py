@@ -1,0 +1,358 @@
+"""gradebook: what `record` and `record_many` leave in nbgrader's tables and in the journal.
+
+nbgrader's view is read back the way nbgrader itself reads it: a fresh `Gradebook` (as
+`nbgrader export` or the formgrader would open one) and its own objects and totals.
+"""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from autograder import gradebook
+from autograder.course import AssignmentSpec, Course, load_course
+from autograder.errors import CourseError
+from autograder.gradebook import GradeStore, cells_table, ensure_scripts_on_path, items_table, runs_table
+from autograder.models import CellResult, GradeResult, ItemResult
+
+A = "ps4-softmax"
+
+
+def make_result(spec: AssignmentSpec, student: str, scores: dict[str, float] | None = None) -> GradeResult:
+    """A result with every item of `spec`: full marks unless `scores` says otherwise."""
+    scores = scores or {}
+    points = {i.name: i.points for i in spec.items} | {q.item: q.points for q in spec.quiz}
+    items = tuple(
+        ItemResult(
+            item,
+            scores.get(item, full),
+            full,
+            "passed" if scores.get(item, full) == full else "failed",
+            "" if scores.get(item, full) == full else "other",
+            f"{item}: message",
+            0.25,
+        )
+        for item, full in points.items()
+    )
+    grade_ids = list(spec.grade_ids())
+    cells = (
+        CellResult(3, grade_ids[0], True),
+        CellResult(5, grade_ids[1], False, "AssertionError", "wrong shape"),
+    )
+    return GradeResult(
+        student,
+        spec.assignment_id,
+        f"{student:0<64}"[:64],
+        spec.suite_sha256,
+        items,
+        cells,
+        {grade_ids[0]: 3.0, grade_ids[1]: 0.0, grade_ids[2]: 0.0},  # the third cell did not run
+        duration_s=1.5,
+    )
+
+
+@contextmanager
+def nbgrader_book(course: Course) -> Iterator[Any]:
+    """nbgrader's own Gradebook on the course database, opened afresh."""
+    from nbgrader.api import Gradebook
+
+    ensure_scripts_on_path()
+    gb = Gradebook(course.db_url, course_id=course.course_id)
+    try:
+        with warnings.catch_warnings():
+            # nbgrader's own session handling warns about autoflush; it is harmless.
+            warnings.simplefilter("ignore", sa.exc.SAWarning)
+            yield gb
+    finally:
+        gb.close()
+
+
+def nbgrader_view(course: Course) -> dict[str, Any]:
+    """Every nbgrader row of the assignment's submissions, keyed by names instead of uuids."""
+    with nbgrader_book(course) as gb:
+        students = {s.id: (s.first_name, s.last_name, s.email, s.lms_user_id) for s in gb.students}
+        submissions, notebooks, grades, comments = {}, {}, {}, {}
+        for sub in gb.find_assignment(A).submissions:
+            who = sub.student.id
+            submissions[who] = (sub.timestamp, sub.extension)
+            for snb in sub.notebooks:
+                notebooks[who, snb.name] = (snb.flagged, snb.late_submission_penalty)
+                for g in snb.grades:
+                    grades[who, snb.name, g.name] = (
+                        g.auto_score,
+                        g.manual_score,
+                        g.extra_credit,
+                        g.needs_manual_grade,
+                    )
+                for c in snb.comments:
+                    comments[who, snb.name, c.name] = (c.auto_comment, c.manual_comment)
+        dicts = {d["student"]: d for d in gb.submission_dicts(A)}
+    return {
+        "students": students,
+        "submissions": submissions,
+        "notebooks": notebooks,
+        "grades": grades,
+        "comments": comments,
+        "dicts": dicts,
+    }
+
+
+def journal_view(store: GradeStore) -> dict[str, Any]:
+    with store.engine.connect() as conn:
+        runs = [dict(r._mapping) for r in conn.execute(sa.select(runs_table).order_by(runs_table.c.student))]
+    for run in runs:
+        del run["graded_at"]
+    key = ("student", "grade_id")
+    return {
+        "items": store.item_rows(A),
+        "cells": sorted(store.cell_rows(A), key=lambda r: tuple(r[k] for k in key)),
+        "runs": runs,
+    }
+
+
+def second_copy(released_template: Path, tmp_path: Path) -> Course:
+    root = tmp_path / "other"
+    shutil.copytree(released_template, root)
+    return load_course(root)
+
+
+@pytest.fixture
+def store(course: Course) -> Iterator[GradeStore]:
+    store = GradeStore(course)
+    yield store
+    store.close()
+
+
+def test_record_sets_each_auto_score_to_its_item_score_and_rerecord_replaces_it(
+    course: Course, store: GradeStore
+) -> None:
+    spec = course.assignment(A)
+    first = make_result(spec, "ada", {"softmax": 1.5, "quiz.max_shift": 0.0})
+    store.record(first, spec)
+    again = make_result(spec, "ada", {"softmax": 3.0, "mse": 0.5})
+    store.record(again, spec)
+
+    item_of = {i.grade_id: i.name for i in spec.items} | {q.grade_id: q.item for q in spec.quiz}
+    scores = {i.item: i.score for i in again.items}
+    with nbgrader_book(course) as gb:
+        (notebook,) = gb.find_assignment(A).notebooks
+        snb = gb.find_submission_notebook(notebook.name, A, "ada")
+        auto = {g.name: g.auto_score for g in snb.grades}
+        assert auto == {grade_id: scores[item] for grade_id, item in item_of.items()}
+        assert auto["test_softmax"] == 3.0 and auto["test_mse"] == 0.5 and auto["quiz_max_shift"] == 1.0
+        assert gb.find_grade("test_mse", notebook.name, A, "ada").score == 0.5
+        assert not any(g.needs_manual_grade for g in snb.grades)  # as `nbgrader autograde` leaves them
+        assert len(gb.find_assignment(A).submissions) == 1
+    assert store.nbgrader_totals(A) == {"ada": pytest.approx(again.score)}
+    assert again.score == spec.max_points - 1.5
+
+
+def test_a_new_student_gets_the_rows_nbgrader_itself_would_create(course: Course, store: GradeStore) -> None:
+    spec = course.assignment(A)
+    result = make_result(spec, "newcomer", {"predict": 1.0})
+    # The same submission, made through nbgrader's API and scored as `nbgrader autograde` does.
+    item_of = {i.grade_id: i.name for i in spec.items} | {q.grade_id: q.item for q in spec.quiz}
+    scores = {i.item: i.score for i in result.items}
+    with nbgrader_book(course) as gb:
+        assert "newcomer" not in {s.id for s in gb.students}
+        gb.update_or_create_student("reference")
+        sub = gb.update_or_create_submission(A, "reference")
+        for snb in sub.notebooks:
+            for g in snb.grades:
+                g.auto_score = scores[item_of[g.name]]
+                g.needs_manual_grade = False
+        gb.db.commit()
+
+    store.record(result, spec)
+
+    view = nbgrader_view(course)
+    ours = {k[1:]: v for k, v in view["grades"].items() if k[0] == "newcomer"}
+    theirs = {k[1:]: v for k, v in view["grades"].items() if k[0] == "reference"}
+    assert ours == theirs and len(ours) == len(spec.grade_ids())
+    for table in ("notebooks", "comments"):
+        rows = view[table]
+        assert {k[1:]: v for k, v in rows.items() if k[0] == "newcomer"} == {
+            k[1:]: v for k, v in rows.items() if k[0] == "reference"
+        }
+    assert view["students"]["newcomer"] == view["students"]["reference"] == (None, None, None, None)
+    assert view["submissions"]["newcomer"] == view["submissions"]["reference"]
+    assert view["comments"]  # solution cells have comment rows, as nbgrader makes them
+    mine, ref = view["dicts"]["newcomer"], view["dicts"]["reference"]
+    assert {k: v for k, v in mine.items() if k not in ("id", "student")} == {
+        k: v for k, v in ref.items() if k not in ("id", "student")
+    }
+    assert mine["score"] == pytest.approx(result.score) and mine["needs_manual_grade"] is False
+
+
+def test_record_many_equals_recording_one_by_one(
+    course: Course, store: GradeStore, released_template: Path, tmp_path: Path
+) -> None:
+    spec = course.assignment(A)
+    other = second_copy(released_template, tmp_path)
+    other_store = GradeStore(other)
+    try:
+        earlier = make_result(spec, "bea", {"softmax": 0.0})
+        batch = [
+            make_result(spec, "bea", {"mse": 1.0}),  # already recorded: updated
+            make_result(spec, "cy", {"predict": 0.0, "quiz.batch_shape": 0.0}),
+            make_result(spec, "dot"),
+        ]
+        store.record(earlier, spec)
+        for result in batch:
+            store.record(result, spec)
+        other_store.record(earlier, spec)
+        other_store.record_many(batch, spec)
+
+        def strip_ids(view: dict[str, Any]) -> dict[str, Any]:
+            return {**view, "dicts": {s: {**d, "id": None} for s, d in view["dicts"].items()}}
+
+        one_by_one, together = nbgrader_view(course), nbgrader_view(other)
+        assert strip_ids(one_by_one) == strip_ids(together)
+        assert set(one_by_one["submissions"]) == {"bea", "cy", "dot"}
+        assert journal_view(store) == journal_view(other_store)
+        assert store.nbgrader_totals(A) == other_store.nbgrader_totals(A)
+        assert store.nbgrader_totals(A) == {r.student_id: pytest.approx(r.score) for r in batch}
+    finally:
+        other_store.close()
+
+
+def test_a_student_given_twice_in_one_batch_keeps_the_later_result(course: Course, store: GradeStore) -> None:
+    spec = course.assignment(A)
+    store.record_many([make_result(spec, "eve", {"mse": 0.0}), make_result(spec, "eve", {"mse": 2.0})], spec)
+    assert store.nbgrader_totals(A) == {"eve": spec.max_points}
+    assert len(store.runs(A)) == 1
+
+
+def test_the_journal_holds_items_cells_and_the_run_and_rerecord_replaces_them(
+    course: Course, store: GradeStore
+) -> None:
+    spec = course.assignment(A)
+    first = make_result(spec, "fay", {"softmax": 1.0})
+    store.record(first, spec)
+    view = journal_view(store)
+    assert [r["item"] for r in view["items"]] == spec.item_names()
+    row = view["items"][0]
+    assert row == {
+        "student": "fay",
+        "assignment": A,
+        "item": "softmax",
+        "position": 0,
+        "score": 1.0,
+        "max_score": 3.0,
+        "status": "failed",
+        "diagnosis": "other",
+        "message": "softmax: message",
+        "duration_s": 0.25,
+        "failing_input": "",
+    }
+    grade_ids = list(spec.grade_ids())
+    cells = {r["grade_id"]: (r["nbgrader_score"], r["ok"], r["error"]) for r in view["cells"]}
+    assert cells == {
+        grade_ids[0]: (3.0, True, ""),
+        grade_ids[1]: (0.0, False, "AssertionError: wrong shape"),
+        grade_ids[2]: (0.0, False, "cell did not run"),
+    }
+    assert view["runs"] == [
+        {
+            "student": "fay",
+            "assignment": A,
+            "notebook_sha256": first.notebook_sha256,
+            "suite_sha256": spec.suite_sha256,
+            "status": "graded",
+            "message": "",
+            "duration_s": 1.5,
+        }
+    ]
+
+    shorter = GradeResult("fay", A, "1" * 64, spec.suite_sha256, first.items[:2], status="error", message="x")
+    store.record(shorter, spec)
+    view = journal_view(store)
+    assert [r["item"] for r in view["items"]] == spec.item_names()[:2]
+    assert view["cells"] == []
+    assert [(r["notebook_sha256"], r["status"], r["message"]) for r in view["runs"]] == [
+        ("1" * 64, "error", "x")
+    ]
+    # Items the result does not name score zero in nbgrader, as before.
+    assert store.nbgrader_totals(A) == {"fay": pytest.approx(shorter.score)}
+
+
+def test_a_manual_score_still_wins_and_still_needs_review_after_a_regrade(
+    course: Course, store: GradeStore
+) -> None:
+    spec = course.assignment(A)
+    store.record(make_result(spec, "gil", {"mse": 0.0}), spec)
+    with nbgrader_book(course) as gb:
+        (name,) = [nb.name for nb in gb.find_assignment(A).notebooks]
+        grade = gb.find_grade("test_mse", name, A, "gil")
+        grade.manual_score = 1.0
+        grade.needs_manual_grade = False  # what the formgrader does when a grader saves a score
+        gb.db.commit()
+    store.record(make_result(spec, "gil", {"mse": 2.0}), spec)
+    with nbgrader_book(course) as gb:
+        grade = gb.find_grade("test_mse", name, A, "gil")
+        assert (grade.auto_score, grade.manual_score, grade.score) == (2.0, 1.0, 1.0)
+        assert grade.needs_manual_grade is True  # nbgrader autograde's rule: a grader looks again
+    assert store.nbgrader_totals(A) == {"gil": spec.max_points - 1.0}
+
+
+def test_a_grade_row_missing_from_an_existing_submission_is_made_again(
+    course: Course, store: GradeStore
+) -> None:
+    spec = course.assignment(A)
+    store.record(make_result(spec, "hal"), spec)
+    with store.engine.begin() as conn:
+        conn.execute(
+            sa.text("DELETE FROM grade WHERE cell_id IN (SELECT id FROM base_cell WHERE name = 'test_mse')")
+        )
+    assert store.nbgrader_totals(A) == {"hal": spec.max_points - 2.0}
+    store.record(make_result(spec, "hal"), spec)
+    assert store.nbgrader_totals(A) == {"hal": spec.max_points}
+    assert len(nbgrader_view(course)["grades"]) == len(spec.grade_ids())
+
+
+def test_a_failed_journal_write_leaves_nbgrader_untouched_too(
+    course: Course, store: GradeStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = course.assignment(A)
+
+    def crash(conn: sa.Connection, results: list[GradeResult]) -> None:
+        raise RuntimeError("killed mid-record")
+
+    monkeypatch.setattr(gradebook, "_record_journal", crash)
+    with pytest.raises(RuntimeError, match="killed mid-record"):
+        store.record_many([make_result(spec, "ivy"), make_result(spec, "jo")], spec)
+    view = nbgrader_view(course)
+    assert view["students"] == {} and view["submissions"] == {} and view["grades"] == {}
+    with store.engine.connect() as conn:
+        for table in (items_table, cells_table, runs_table):
+            assert conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() == 0
+
+
+def test_an_unreleased_assignment_is_a_course_error(course: Course, store: GradeStore) -> None:
+    spec = course.assignment("ps1-neurons")
+    with pytest.raises(CourseError) as caught:
+        store.record(make_result(spec, "kim"), spec)
+    assert str(caught.value) == (
+        f"ps1-neurons is not in the gradebook ({course.db_url}); run `autograder release ps1-neurons` first."
+    )
+    assert store.runs("ps1-neurons") == {}
+
+
+def test_results_of_another_assignment_are_refused(course: Course, store: GradeStore) -> None:
+    spec = course.assignment(A)
+    stray = make_result(course.assignment("ps1-neurons"), "lee")
+    with pytest.raises(ValueError, match="results of ps1-neurons recorded with the spec of ps4-softmax"):
+        store.record_many([make_result(spec, "max"), stray], spec)
+    assert store.runs(A) == {}
+
+
+def test_recording_nothing_writes_nothing(course: Course, store: GradeStore) -> None:
+    store.record_many([], course.assignment(A))
+    assert store.runs(A) == {} and store.nbgrader_totals(A) == {}
