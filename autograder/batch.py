@@ -14,14 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import report
-from autograder.course import Course
+from autograder import scores
+from autograder.course import AssignmentSpec, Course
 from autograder.errors import UsageError
 from autograder.gradebook import GradeStore, grade_lock
 from autograder.jail import Limits
 from autograder.models import GradeResult
 from autograder.notebook import notebook_sha256
-from autograder.pool import JudgeJob, chunked, run_dask, run_local
+from autograder.pool import JudgeJob, run_dask, run_local
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,36 @@ class Progress:
     total: int
     student_id: str
     elapsed_s: float
+
+
+class _Recorder:
+    """Stores results in small batches: one transaction for many costs what one for each did.
+
+    A result waits at most `wait_s` (or until `size` have gathered) before it is stored. A
+    grader killed in between loses only those, and the next run grades them again: the journal
+    does not name them.
+    """
+
+    def __init__(
+        self, store: GradeStore, spec: AssignmentSpec, *, size: int = 32, wait_s: float = 1.0
+    ) -> None:
+        self.store = store
+        self.spec = spec
+        self.size = size
+        self.wait_s = wait_s
+        self.pending: list[GradeResult] = []
+        self.since = time.monotonic()
+
+    def add(self, result: GradeResult) -> None:
+        self.pending.append(result)
+        if len(self.pending) >= self.size or time.monotonic() - self.since >= self.wait_s:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.store.record_many(self.pending, self.spec)
+            self.pending = []
+        self.since = time.monotonic()
 
 
 def grade(
@@ -90,8 +120,10 @@ def grade(
                 todo.append((student, str(path)))
             summary.total = len(todo)
 
+            recorder = _Recorder(store, spec)
+
             def record(result: GradeResult) -> None:
-                store.record(result, spec)
+                recorder.add(result)
                 summary.graded += 1
                 summary.errors += result.status == "error"
                 summary.results.append(result)
@@ -101,12 +133,14 @@ def grade(
                     )
 
             job = JudgeJob(str(course.root), assignment_id, backend, limits or Limits())
-            chunks = chunked(todo, workers=workers)
-            if scheduler:
-                run_dask(job, chunks, scheduler=scheduler, on_result=record)
-            else:
-                run_local(job, chunks, workers=workers, on_result=record)
-            summary.scores_csv = report.write_scores_csv(course, store, assignment_id)
+            try:
+                if scheduler:
+                    run_dask(job, todo, scheduler=scheduler, on_result=record)
+                else:
+                    run_local(job, todo, workers=workers, on_result=record)
+            finally:
+                recorder.flush()  # what was graded is recorded, however the batch ended
+            summary.scores_csv = scores.write_scores_csv(course, store, assignment_id)
         finally:
             store.close()
     summary.seconds = time.monotonic() - start

@@ -1,9 +1,10 @@
 """The trusted side: run an assignment's hidden pytest suite against students' workers.
 
-One pytest session grades a chunk of submissions: the `student` fixture is session-scoped and
-parametrized over the chunk, so pytest runs every check for one student, tears the fixture
-down (which records that student's result through `on_result`), then moves to the next. The
-fixture is a `StudentProxy`: calling `student.softmax(z)` sends `z` to the worker as `.npy`
+One pytest session grades a stream of submissions: the suite is collected once per judge, then
+the plugin's run loop takes the next submission, runs every check against it and tears all
+fixtures down, which records that student's result through `on_result` (the `student` fixture
+is session-scoped, so it lives exactly as long as one submission's checks). The fixture is a
+`StudentProxy`: calling `student.softmax(z)` sends `z` to the worker as `.npy`
 bytes and returns the answer as plain data, or raises a `StudentFailure` saying why there is
 none. `ref` runs the reference solution on the chosen backend and returns NumPy values.
 Hypothesis is derandomized, so the same notebook and suite always give the same row.
@@ -29,7 +30,7 @@ import pytest
 from autograder import quiz as quizzes
 from autograder.course import AssignmentSpec, Course
 from autograder.diagnose import Misconception, show
-from autograder.errors import CourseError
+from autograder.errors import AutograderError, CourseError
 from autograder.grading import CheckOutcome, grade_item
 from autograder.jail import Limits
 from autograder.models import CellResult, GradeResult, ItemResult, Submission
@@ -48,7 +49,7 @@ __all__ = [
     "StudentRaised",
     "StudentTimeout",
     "builtin",
-    "grade_chunk",
+    "grade_stream",
     "own",
 ]
 
@@ -304,7 +305,7 @@ class JudgePlugin:
         *,
         course: Course,
         spec: AssignmentSpec,
-        subjects: list[Subject],
+        subjects: Callable[[], Subject | None],
         zygote: Zygote,
         reference: Reference,
         on_result: Callable[[GradeResult], None],
@@ -314,7 +315,8 @@ class JudgePlugin:
     ) -> None:
         self.course = course
         self.spec = spec
-        self.subjects = subjects
+        self.next_subject = subjects
+        self.current: Subject | None = None
         self.zygote = zygote
         self.reference = reference
         self.on_result = on_result
@@ -327,15 +329,9 @@ class JudgePlugin:
         self.tested: set[str] = set()
         self._serial = 0
         self._warned = False
+        self.fatal = ""  # why nobody could be graded, when it is not the suite's fault
 
     # --- pytest hooks ---
-    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
-        if "student" in metafunc.fixturenames:
-            ids = [s.submission.student_id for s in self.subjects]
-            metafunc.parametrize(
-                "student", range(len(self.subjects)), indirect=True, scope="session", ids=ids
-            )
-
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             self.collect_errors.append(f"{report.nodeid}: {str(report.longrepr).splitlines()[-1]}")
@@ -349,12 +345,41 @@ class JudgePlugin:
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:
+            if "student" not in getattr(item, "fixturenames", ()):
+                self.collect_errors.append(f"{item.nodeid}: takes no `student` fixture, so it grades nothing")
+                continue
             name, _ = self._item_of(item)
             if name not in self.items:
                 self.collect_errors.append(
                     f"{item.nodeid}: checks '{name}', which is not an item of assignment.toml"
                 )
             self.tested.add(name)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        """Every check against each submission in turn, until the stream runs dry.
+
+        The last check of a submission tears every fixture down (`nextitem=None`), so its
+        `student` fixture records the result before the next submission's is set up.
+        """
+        if self.collect_errors or self.items - self.tested:
+            return True  # a broken suite grades nobody; grade_stream says why
+        items = list(session.items)
+        for item in items:  # draw the examples while the zygote may still be warming up
+            if isinstance(item, pytest.Function) and hasattr(item.obj, "hypothesis"):
+                self.examples.examples(item, list(item._fixtureinfo.argnames))
+        try:
+            self.zygote.wait_ready()
+        except RuntimeError as exc:
+            self.fatal = str(exc)
+            return True
+        while (subject := self.next_subject()) is not None:
+            self.current = subject
+            for i, item in enumerate(items):
+                nextitem = items[i + 1] if i + 1 < len(items) else None
+                item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+            self.current = None
+        return True
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
@@ -365,17 +390,14 @@ class JudgePlugin:
         """
         excinfo = call.excinfo
         skipped = excinfo is not None and excinfo.errisinstance(pytest.skip.Exception)
-        callspec = getattr(item, "callspec", None)
-        is_graded = callspec is not None and "student" in callspec.params
         # A skipped check (say, torch absent) counts for nothing.
         if (
-            is_graded
+            self.current is not None
             and not skipped
             and (call.when == "call" or (call.when == "setup" and excinfo is not None))
         ):
-            assert callspec is not None
             name, weight = self._item_of(item)
-            self.subjects[callspec.params["student"]].outcomes.append(_outcome(name, weight, excinfo))
+            self.current.outcomes.append(_outcome(name, weight, excinfo))
         outcome: Literal["passed", "failed", "skipped"] = "passed"
         longrepr: tuple[str, int, str] | str | None = None
         if skipped:
@@ -419,8 +441,9 @@ class JudgePlugin:
         return self.reference
 
     @pytest.fixture(scope="session")
-    def student(self, request: pytest.FixtureRequest) -> Iterator[StudentProxy]:
-        subject = self.subjects[request.param]
+    def student(self) -> Iterator[StudentProxy]:
+        subject = self.current
+        assert subject is not None, "the student fixture lives only inside the run loop"
         start = time.monotonic()
         self._serial += 1
         scratch = Path(tempfile.mkdtemp(prefix="s-", dir=self.scratch_root))
@@ -476,14 +499,14 @@ class JudgePlugin:
         for question in self.spec.quiz:
             reply = proxy.get(question.variable)
             items.append(quizzes.grade_answer(question, reply.value, found=reply.ok))
-        return _result(subject, items, process.results(), self.spec, duration)
+        return _result(subject, items, process, self.spec, duration)
 
 
 def _result(
-    subject: Subject, items: list[ItemResult], cells: list[CellResult], spec: AssignmentSpec, duration: float
+    subject: Subject, items: list[ItemResult], process: StudentProcess, spec: AssignmentSpec, duration: float
 ) -> GradeResult:
     grade_ids = {i: g for i, _, g in subject.cells}
-    cells = [CellResult(c.index, grade_ids.get(c.index), c.ok, c.ename, c.evalue) for c in cells]
+    cells = [CellResult(c.index, grade_ids.get(c.index), c.ok, c.ename, c.evalue) for c in process.results()]
     points = spec.grade_ids()
     ran = {c.grade_id: c.ok for c in cells if c.grade_id in points}
     nbgrader = {g: (p if ran.get(g, False) else 0.0) for g, p in points.items()}
@@ -497,6 +520,7 @@ def _result(
         tuple(cells),
         nbgrader,
         duration_s=duration,
+        student_s=process.student_s,
     )
 
 
@@ -529,10 +553,10 @@ def _copy_submission_files(folder: Path, scratch: Path, *, max_bytes: int = 50 <
         shutil.copyfile(path, scratch / path.name)
 
 
-def grade_chunk(
+def grade_stream(
     course: Course,
     spec: AssignmentSpec,
-    submissions: Sequence[Submission],
+    next_submission: Callable[[], Submission | None],
     *,
     zygote: Zygote,
     reference: Reference,
@@ -540,38 +564,81 @@ def grade_chunk(
     limits: Limits | None = None,
     examples: ExampleCache | None = None,
 ) -> None:
-    """Grade `submissions` in one pytest session; `on_result` receives each as it finishes."""
+    """Grade submissions from `next_submission` until it gives None; each goes to `on_result`.
+
+    One pytest session serves the whole stream: the suite is imported, rewritten and collected
+    once. Should the session itself fail (an internal error, not a student's), the submission
+    it was grading is recorded as an error and a fresh session takes the rest.
+    """
     try:
         source = read_source_cells(course.source_notebook(spec.assignment_id))
         released = course.release_notebook(spec.assignment_id)
         release_cells = read_source_cells(released) if released.is_file() else ()
     except (OSError, NotebookError) as exc:
         raise CourseError(f"{course.source_notebook(spec.assignment_id)}: cannot be read ({exc}).") from None
-    subjects: list[Subject] = []
-    for sub in submissions:
-        if sub.error:
-            on_result(error_result(sub, spec, sub.error))
-            continue
+    zygote.prepare([c.source for c in release_cells if c.cell_type == "code"])
+    exhausted = False
+    pulled = 0
+
+    def next_subject() -> Subject | None:
+        nonlocal exhausted, pulled
+        while (sub := next_submission()) is not None:
+            pulled += 1
+            if sub.error:
+                on_result(error_result(sub, spec, sub.error))
+                continue
+            try:
+                return Subject(sub, cells_to_run(sub.cells, source, release_cells))
+            except NotebookError as exc:
+                on_result(error_result(sub, spec, f"{sub.path.name}: {exc}"))
+        exhausted = True
+        return None
+
+    _load_hypothesis_profile()
+    examples = examples or ExampleCache()
+    while not exhausted:
+        before = pulled
+        scratch_root = Path(tempfile.mkdtemp(prefix="autograder-"))
+        os.chmod(scratch_root, 0o711)  # workers may enter their own folder, not list the others
+        plugin = JudgePlugin(
+            course=course,
+            spec=spec,
+            subjects=next_subject,
+            zygote=zygote,
+            reference=reference,
+            on_result=on_result,
+            scratch_root=scratch_root,
+            limits=limits or Limits(),
+            examples=examples,
+        )
         try:
-            subjects.append(Subject(sub, cells_to_run(sub.cells, source, release_cells)))
-        except NotebookError as exc:
-            on_result(error_result(sub, spec, f"{sub.path.name}: {exc}"))
-    if not subjects:
-        return
-    scratch_root = Path(tempfile.mkdtemp(prefix="autograder-"))
-    os.chmod(scratch_root, 0o711)  # workers may enter their own folder, not list the others
-    plugin = JudgePlugin(
-        course=course,
-        spec=spec,
-        subjects=subjects,
-        zygote=zygote,
-        reference=reference,
-        on_result=on_result,
-        scratch_root=scratch_root,
-        limits=limits or Limits(),
-        examples=examples or ExampleCache(),
-    )
-    args = [str(p) for p in spec.suite_files] + [
+            code = pytest.main(_pytest_args(spec), plugins=[plugin])
+        finally:
+            shutil.rmtree(scratch_root, ignore_errors=True)
+        if code == pytest.ExitCode.INTERRUPTED:
+            raise KeyboardInterrupt
+        if plugin.fatal:
+            raise AutograderError(plugin.fatal)
+        if plugin.collect_errors:
+            raise CourseError(f"hidden suite of {spec.assignment_id}: {plugin.collect_errors[0]}")
+        untested = plugin.items - plugin.tested
+        if untested:
+            raise CourseError(
+                f"{spec.folder}: the hidden suite has no check for {', '.join(sorted(untested))}."
+            )
+        if pulled == before and not exhausted:
+            raise CourseError(
+                f"pytest could not run the hidden suite of {spec.assignment_id} (exit code {code})."
+            )
+        stopped = plugin.current
+        if stopped is not None and not stopped.done:
+            log.error("the judge's pytest session ended early (exit code %s)", code)
+            message = "grading stopped before this notebook was finished"
+            on_result(error_result(stopped.submission, spec, message))
+
+
+def _pytest_args(spec: AssignmentSpec) -> list[str]:
+    return [str(p) for p in spec.suite_files] + [
         "-p",
         "no:cacheprovider",
         "-p",
@@ -598,21 +665,6 @@ def grade_chunk(
         "-o",
         "markers=item: the item a check belongs to",
     ]
-    try:
-        _load_hypothesis_profile()
-        pytest.main(args, plugins=[plugin])
-    finally:
-        shutil.rmtree(scratch_root, ignore_errors=True)
-    if plugin.collect_errors:
-        raise CourseError(f"hidden suite of {spec.assignment_id}: {plugin.collect_errors[0]}")
-    untested = [i for i in plugin.items if i not in plugin.tested]
-    if untested:
-        raise CourseError(f"{spec.folder}: the hidden suite has no check for {', '.join(sorted(untested))}.")
-    for subject in subjects:
-        if not subject.done:
-            on_result(
-                error_result(subject.submission, spec, "grading stopped before this notebook was finished")
-            )
 
 
 def _load_hypothesis_profile() -> None:

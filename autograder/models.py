@@ -87,6 +87,8 @@ class GradeResult:
     status: str = "graded"  # graded | error
     message: str = ""
     duration_s: float = 0.0
+    #: The student code's own run time (cells and calls) as its workers measured it; not stored.
+    student_s: float = 0.0
 
     @property
     def score(self) -> float:

@@ -1,11 +1,12 @@
 """Where grading runs: warm judge processes on this machine, or a Dask cluster.
 
 A judge process starts once, imports pytest, the suite's needs and the references, starts its
-own zygote of workers, then takes chunks of submissions from a queue until there are none;
-every finished submission goes back to the parent at once, so the parent can record it before
-it waits for the next. With `--scheduler ADDRESS` the same chunks go to a Dask cluster as
-tasks that carry the course's suite, source notebook and the submissions with them, so the
-cluster's machines need the `autograder` package but no copy of the course.
+own zygote of workers and one pytest session, then takes submissions one at a time from a
+shared queue until there are none (so a slow notebook holds up no one else's); every finished
+submission goes back to the parent at once. With `--scheduler ADDRESS` the submissions go to a
+Dask cluster in chunks, as tasks that carry the course's suite, source notebook and the
+submissions with them, so the cluster's machines need the `autograder` package but no copy of
+the course.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from autograder.course import load_course
 from autograder.errors import AutograderError, CourseError, UsageError
 from autograder.jail import Limits
 from autograder.lifetime import die_with_parent
-from autograder.models import GradeResult
+from autograder.models import GradeResult, Submission
 
 log = logging.getLogger(__name__)
 
-Chunk = tuple[tuple[str, str], ...]  # (student_id, notebook path) pairs
+Pair = tuple[str, str]  # (student_id, notebook path)
+Chunk = tuple[Pair, ...]
 
 
 @dataclass(frozen=True)
@@ -43,52 +45,52 @@ class JudgeJob:
     limits: Limits = field(default_factory=Limits)
 
 
-def chunked(pairs: Sequence[tuple[str, str]], *, workers: int, largest: int = 8) -> list[Chunk]:
-    """Split the batch into chunks: small enough to balance, large enough to amortise pytest."""
+def chunked(pairs: Sequence[Pair], *, workers: int, largest: int = 8) -> list[Chunk]:
+    """Split the batch into Dask tasks: small enough to balance, large enough to amortise start-up."""
     size = max(1, min(largest, len(pairs) // max(1, workers * 4)))
     return [tuple(pairs[i : i + size]) for i in range(0, len(pairs), size)]
 
 
-def _judge_chunks(
-    job: JudgeJob, next_chunk: Callable[[], Chunk | None], emit: Callable[[GradeResult], None]
-) -> None:
-    """The judge's loop: one zygote and one reference backend for all its chunks."""
-    from autograder.judge import ExampleCache, Reference, grade_chunk
-    from autograder.notebook import load_submission
-    from autograder.reference.backend import BackendUnavailableError, load_backend
+def _judge(job: JudgeJob, next_pair: Callable[[], Pair | None], emit: Callable[[GradeResult], None]) -> None:
+    """One judge: a zygote, a reference backend and a pytest session for all its submissions."""
     from autograder.sandbox import Zygote
 
-    course = load_course(Path(job.course_root))
-    spec = course.assignment(job.assignment_id)
-    try:
-        reference = Reference(load_backend(job.backend))
-    except BackendUnavailableError as exc:
-        raise AutograderError(str(exc)) from None
-    examples = ExampleCache()
-    with Zygote() as zygote:
-        while (chunk := next_chunk()) is not None:
-            subs = [load_submission(s, job.assignment_id, Path(p)) for s, p in chunk]
-            grade_chunk(
-                course,
-                spec,
-                subs,
-                zygote=zygote,
-                reference=reference,
-                on_result=emit,
-                limits=job.limits,
-                examples=examples,
-            )
+    with Zygote() as zygote:  # first: it warms up in its own process while this one imports
+        from autograder.judge import Reference, grade_stream
+        from autograder.notebook import load_submission
+        from autograder.reference.backend import BackendUnavailableError, load_backend
+
+        course = load_course(Path(job.course_root))
+        spec = course.assignment(job.assignment_id)
+        try:
+            reference = Reference(load_backend(job.backend))
+        except BackendUnavailableError as exc:
+            raise AutograderError(str(exc)) from None
+
+        def next_submission() -> Submission | None:
+            pair = next_pair()
+            return None if pair is None else load_submission(pair[0], job.assignment_id, Path(pair[1]))
+
+        grade_stream(
+            course,
+            spec,
+            next_submission,
+            zygote=zygote,
+            reference=reference,
+            on_result=emit,
+            limits=job.limits,
+        )
 
 
 def _judge_process(job: JudgeJob, tasks: Any, results: Any, parent: int) -> None:
     die_with_parent(parent)
 
-    def next_chunk() -> Chunk | None:
-        chunk: Chunk | None = tasks.get()
-        return chunk
+    def next_pair() -> Pair | None:
+        pair: Pair | None = tasks.get()
+        return pair
 
     try:
-        _judge_chunks(job, next_chunk, lambda r: results.put(("result", r)))
+        _judge(job, next_pair, lambda r: results.put(("result", r)))
         results.put(("done", None))
     except AutograderError as exc:
         results.put(("fatal", f"{type(exc).__name__}:{exc}"))
@@ -104,21 +106,21 @@ def _raise_fatal(text: str) -> None:
 
 
 def run_local(
-    job: JudgeJob, chunks: list[Chunk], *, workers: int, on_result: Callable[[GradeResult], None]
+    job: JudgeJob, pairs: Sequence[Pair], *, workers: int, on_result: Callable[[GradeResult], None]
 ) -> None:
-    """Grade chunks on `workers` judge processes here (in this process when workers == 1)."""
-    if not chunks:
+    """Grade on `workers` judge processes here (in this process when workers == 1)."""
+    if not pairs:
         return
     if workers <= 1:
-        pending = list(chunks)
-        _judge_chunks(job, lambda: pending.pop(0) if pending else None, on_result)
+        pending = iter(pairs)
+        _judge(job, lambda: next(pending, None), on_result)
         return
     ctx = mp.get_context("fork")
     tasks = ctx.Queue()
     results = ctx.Queue()
-    n = min(workers, len(chunks))
-    for chunk in chunks:
-        tasks.put(chunk)
+    n = min(workers, len(pairs))
+    for pair in pairs:
+        tasks.put(pair)
     for _ in range(n):
         tasks.put(None)
     procs = [
@@ -195,17 +197,17 @@ def grade_bundle(
             for s in students
         )
         out: list[GradeResult] = []
-        pending = [chunk]
-        _judge_chunks(local, lambda: pending.pop() if pending else None, out.append)
+        pending = iter(chunk)
+        _judge(local, lambda: next(pending, None), out.append)
         return out
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
 def run_dask(
-    job: JudgeJob, chunks: list[Chunk], *, scheduler: str, on_result: Callable[[GradeResult], None]
+    job: JudgeJob, pairs: Sequence[Pair], *, scheduler: str, on_result: Callable[[GradeResult], None]
 ) -> None:
-    """Send each chunk to the Dask cluster at `scheduler`; record results as they complete."""
+    """Send the submissions in chunks to the Dask cluster at `scheduler`; record results as they come."""
     from distributed import Client, as_completed
 
     try:
@@ -213,6 +215,8 @@ def run_dask(
     except (OSError, TimeoutError) as exc:
         raise UsageError(f"cannot reach the Dask scheduler at {scheduler} ({exc}).") from None
     try:
+        workers = max(1, sum(client.nthreads().values()))
+        chunks = chunked(pairs, workers=workers)
         futures = [
             client.submit(
                 grade_bundle,

@@ -36,6 +36,8 @@ from autograder.models import CellResult
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT_S = 30.0
+#: The largest cell the zygote compiles ahead (a control message: the zygote reads 64 KiB).
+MAX_PREPARED_BYTES = 60_000
 #: The most a call's answer may weigh; an array past it ends the worker (the judge's memory).
 MAX_REPLY_BYTES = 64 << 20
 
@@ -88,6 +90,12 @@ class Zygote:
         )
         child.close()
         self._ctrl = parent
+        self._ready = False  # it warms up (a second or so) while the judge collects its suite
+
+    def wait_ready(self) -> None:
+        """Block until the zygote has warmed up; RuntimeError if it could not start."""
+        if self._ready:
+            return
         self._ctrl.settimeout(READY_TIMEOUT_S)
         try:
             ready = json.loads(self._ctrl.recv(4096) or b"{}")
@@ -98,9 +106,11 @@ class Zygote:
             self.close()
             raise RuntimeError(f"the worker zygote did not start: {err.strip() or 'no output'}")
         self._ctrl.settimeout(None)
+        self._ready = True
 
     def spawn(self, spec: JailSpec) -> Worker:
         """Fork one confined worker and wait until it is ready."""
+        self.wait_ready()
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             request = json.dumps({"jail": spec.to_json()}).encode()
@@ -111,6 +121,14 @@ class Zygote:
         worker = Worker(mine, pid, spec)
         worker.wait_ready()
         return worker
+
+    def prepare(self, sources: Sequence[str]) -> None:
+        """Have the zygote compile these cells once for all its workers (public text only:
+        the released notebook's cells, which every student has)."""
+        for source in dict.fromkeys(sources):
+            request = json.dumps({"prepare": source}).encode()
+            if len(request) < MAX_PREPARED_BYTES:  # one control message each; larger ones are rare
+                self._ctrl.send(request)
 
     def close(self) -> None:
         self._ctrl.close()
@@ -173,12 +191,15 @@ class Worker:
 
     def run_cells(
         self, cells: Sequence[tuple[int, str]], *, cell_timeout_s: float, total_timeout_s: float
-    ) -> Iterator[tuple[int, bool, str, str]]:
-        """Run (index, source) cells in order, yielding (index, ok, ename, evalue) as each ends,
-        so that what finished before a cell killed the worker is known."""
+    ) -> Iterator[tuple[int, bool, str, str, float]]:
+        """Run (index, source) cells in order, yielding (index, ok, ename, evalue, seconds the
+        code ran as the worker measured it) as each ends,
+        so that what finished before a cell killed the worker is known: the cell running is
+        the one after the last reported."""
         self._send({"op": "run", "cells": [{"index": i, "source": s} for i, s in cells]})
         end = time.monotonic() + total_timeout_s
-        current: int | None = None
+        order = [i for i, _ in cells]
+        current: int | None = order[0] if order else None
         while True:
             deadline = min(end, time.monotonic() + cell_timeout_s)
             try:
@@ -188,16 +209,20 @@ class Worker:
                 raise
             if header.get("ev") == "done":
                 return
-            if header.get("phase") == "start":
-                current = int(header["i"])
-            elif header.get("phase") == "done":
+            if header.get("ev") == "cell":
+                finished = header.get("i")
+                if type(finished) is not int:
+                    self.kill()
+                    raise WorkerLost("the process sent what the grader cannot take (a cell without index)")
+                later = order.index(finished) + 1 if finished in order else len(order)
+                current = order[later] if later < len(order) else None
                 yield (
-                    int(header["i"]),
+                    finished,
                     bool(header.get("ok")),
                     str(header.get("ename", ""))[:100],
                     str(header.get("evalue", ""))[:400],
+                    _seconds(header.get("elapsed_s")),
                 )
-                current = None
 
     def call(self, name: str, args: Sequence[Any], kwargs: dict[str, Any], *, timeout_s: float) -> CallReply:
         """Call the student's function `name`; values cross as data only."""
@@ -241,8 +266,7 @@ def _reply(header: dict[str, Any], blobs: list[bytes]) -> CallReply:
     def text(key: str, cap: int = 400) -> str:
         return " ".join(str(header.get(key, "")).split())[:cap]
 
-    elapsed = header.get("elapsed_s", 0.0)
-    elapsed_s = float(elapsed) if isinstance(elapsed, int | float) else 0.0
+    elapsed_s = _seconds(header.get("elapsed_s"))
     if header.get("ok") is True:
         try:
             value = protocol.decode(header.get("value"), blobs)
@@ -267,6 +291,13 @@ def _reply(header: dict[str, Any], blobs: list[bytes]) -> CallReply:
         line=line if isinstance(line, int) else None,
         elapsed_s=elapsed_s,
     )
+
+
+def _seconds(value: Any) -> float:
+    """A duration the worker reported: information only (never a verdict), so just sane."""
+    if type(value) not in (int, float) or not 0.0 <= value < 1e6:
+        return 0.0
+    return float(value)
 
 
 def _kill_uid(uid: int) -> None:
@@ -301,6 +332,7 @@ class StudentProcess:
     cell_results: dict[int, tuple[bool, str, str]] = field(default_factory=dict)
     restarts: int = 0
     lost_s: float = 0.0  # time spent in attempts that a cell ended (see start)
+    student_s: float = 0.0  # the student code's own run time, cells and calls, as workers report it
     crashers: dict[str, str] = field(default_factory=dict)  # function -> why it is not called again
 
     def start(self) -> None:
@@ -326,12 +358,13 @@ class StudentProcess:
             todo = [(i, s) for i, s in self.cells if i not in self.skipped]
             started = time.monotonic()
             try:
-                for index, ok, ename, evalue in worker.run_cells(
+                for index, ok, ename, evalue, seconds in worker.run_cells(
                     todo,
                     cell_timeout_s=min(self.cell_timeout_s, max(budget, 1.0)),
                     total_timeout_s=self.total_timeout_s if budget <= 0 else budget,
                 ):
                     self.cell_results[index] = (ok, ename, evalue)
+                    self.student_s += seconds
                 self.worker = worker
                 return
             except WorkerLost as lost:
@@ -378,7 +411,9 @@ class StudentProcess:
         except WorkerLost as lost:
             return CallReply(False, kind="crashed", evalue=lost.reason)
         try:
-            return worker.call(name, args, kwargs, timeout_s=timeout_s)
+            reply = worker.call(name, args, kwargs, timeout_s=timeout_s)
+            self.student_s += reply.elapsed_s
+            return reply
         except WorkerLost as lost:
             if lost.timed_out:
                 return CallReply(False, kind="timeout", evalue=f"no answer within {timeout_s:g} s")

@@ -46,6 +46,11 @@ ERROR_TEXT_CAP = 400
 #: Activations a call may name: the course's public ones, never a reference solution.
 BUILTIN_FUNCTIONS = BY_NAME
 
+#: Code of the released notebook's cells, compiled once in the zygote (see `Zygote.prepare`):
+#: most of a submission's cells are the released ones, so its workers skip their transform
+#: and compile. Only public text is ever put here: every worker can read it.
+_PREPARED: dict[str, Any] = {}
+
 
 class _CappedText:
     """A stdout/stderr stand-in that keeps the first characters and drops the rest."""
@@ -117,19 +122,25 @@ class Session:
         self.ns["display"] = lambda *a, **k: None
         self.transform = _transformer()
 
+    def compile(self, source: str, filename: str) -> Any:
+        return _compile_cell(source, filename, self.transform)
+
     def send(self, header: dict[str, Any], blobs: list[bytes] | None = None) -> None:
         protocol.send_frame(self.sock, header, blobs or [])
 
     def run_cells(self, cells: list[dict[str, Any]]) -> None:
         for cell in cells:
             index = int(cell["index"])
-            self.send({"ev": "cell", "i": index, "phase": "start"})
-            result: dict[str, Any] = {"ev": "cell", "i": index, "phase": "done", "ok": True}
+            source = str(cell["source"])
+            result: dict[str, Any] = {"ev": "cell", "i": index, "ok": True}
+            start = 0.0
             try:
-                code = _compile(self.transform(str(cell["source"])), f"<cell {index}>", "exec")
+                code = _PREPARED.get(source) or self.compile(source, f"<cell {index}>")
+                start = _perf()
                 _exec(code, self.ns)
             except _BaseException as exc:  # SystemExit and KeyboardInterrupt too
                 result.update(ok=False, **_describe(exc))
+            result["elapsed_s"] = _perf() - start if start else 0.0
             _close_figures()
             self.send(result)
         self.send({"ev": "done"})
@@ -235,6 +246,19 @@ def _as_data(value: Any) -> tuple[Any, str]:
     return array, kind
 
 
+def _compile_cell(source: str, filename: str, transform: Callable[[str], str]) -> Any:
+    """Compile a cell as Jupyter would run it.
+
+    IPython's input transforms (magics, `!cmd`, `obj?`, prompts, a common indent) only rewrite
+    what is not valid Python, so a cell that compiles as it stands needs none of them; that is
+    nearly every cell, and the transform costs more than the compile.
+    """
+    try:
+        return _compile(source, filename, "exec")
+    except SyntaxError:  # IndentationError too
+        return _compile(transform(source), filename, "exec")
+
+
 def _transformer() -> Callable[[str], str]:
     from IPython.core.inputtransformer2 import TransformerManager
 
@@ -299,6 +323,13 @@ def _warm_up() -> None:
     plt.close(fig)
 
 
+def _prepare(source: str) -> None:
+    """Transform and compile one released cell ahead of the forks; a cell that fails is left out."""
+    with contextlib.suppress(Exception), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _PREPARED[source] = _compile_cell(source, "<cell>", _transformer())
+
+
 def zygote(control: socket.socket) -> None:
     """Fork a confined worker per request on `control` until it closes."""
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
@@ -313,6 +344,9 @@ def zygote(control: socket.socket) -> None:
         if not msg:
             return
         request = json.loads(msg)
+        if "prepare" in request:
+            _prepare(str(request["prepare"]))
+            continue
         if not fds:
             continue
         chan = socket.socket(fileno=fds[0])

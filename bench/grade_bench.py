@@ -244,9 +244,9 @@ def overhead_rows(r: Results) -> list[str]:
     w1 = r.scaling.get(1)
     inside = [t.judged_s[s] - student[s] for s in student]
     rows = [
-        "overhead per submission, one judge (student time = wall time of the notebook's cells as the",
-        "  judge sees them + the worker's own perf_counter around each call of a student function;",
-        "  all student code here is CPU-bound, so this is its CPU time on an idle core):",
+        "overhead per submission, one judge (student time = GradeResult.student_s: the worker's own",
+        "  perf_counter around each cell's exec and each call of a student function; all student code",
+        "  here is CPU-bound, so this is its CPU time on an idle core):",
         f"  student code: total {total:.2f} s, median {1000 * statistics.median(student.values()):.1f} ms, "
         f"max {1000 * max(student.values()):.0f} ms",
         f"  inside the judge, duration_s - student: median {1000 * statistics.median(inside):.1f} ms, "
@@ -258,7 +258,7 @@ def overhead_rows(r: Results) -> list[str]:
     if slow and slow[0] < 0.3:
         rows.append(
             f"  WARNING: the slow notebook's student time is only {1000 * slow[0]:.0f} ms: the student "
-            "clock (bench/probe.py) no longer sees the cells run; the engine's sandbox changed?"
+            "clock (GradeResult.student_s) no longer sees the cells run; the worker changed?"
         )
     rows += kind_rows(r, t)
     if w1 is not None:

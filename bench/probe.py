@@ -12,12 +12,10 @@ import subprocess
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -122,74 +120,31 @@ class StudentTimes:
     stats: pstats.Stats | None = None
 
 
-@contextmanager
-def _student_clock(times: StudentTimes) -> Iterator[None]:
-    """Patch the judge's side of the sandbox to add up each submission's student time.
-
-    Cells: the wall time of `StudentProcess.start` as the judge sees it, less the time spent
-    forking and confining workers (`Zygote.spawn`): the notebook's cells run back to back
-    (this includes the worker's IPython transform and compile, a few ms).
-    Calls: `elapsed_s` of each reply, the worker's own perf_counter around the student's call.
-    """
-    from autograder import judge, sandbox
-
-    spent: dict[int, float] = defaultdict(float)
-    spawning = [0.0]
-    start, spawn = sandbox.StudentProcess.start, sandbox.Zygote.spawn
-    call, finish = sandbox.StudentProcess.call, judge.JudgePlugin._finish
-
-    def timed_start(self: Any) -> None:
-        spawning[0] = 0.0
-        t0 = time.perf_counter()
-        try:
-            start(self)
-        finally:
-            spent[id(self)] += time.perf_counter() - t0 - spawning[0]
-
-    def timed_spawn(self: Any, *args: Any, **kwargs: Any) -> Any:
-        t0 = time.perf_counter()
-        try:
-            return spawn(self, *args, **kwargs)
-        finally:
-            spawning[0] += time.perf_counter() - t0
-
-    def timed_call(self: Any, *args: Any, **kwargs: Any) -> Any:
-        reply = call(self, *args, **kwargs)
-        spent[id(self)] += reply.elapsed_s
-        return reply
-
-    def timed_finish(self: Any, subject: Any, proxy: Any, process: Any, duration: float) -> Any:
-        sid = subject.submission.student_id
-        times.student_s[sid] = spent.pop(id(process), 0.0)
-        times.judged_s[sid] = duration
-        return finish(self, subject, proxy, process, duration)
-
-    with ExitStack() as stack:
-        stack.enter_context(mock.patch.object(sandbox.StudentProcess, "start", timed_start))
-        stack.enter_context(mock.patch.object(sandbox.Zygote, "spawn", timed_spawn))
-        stack.enter_context(mock.patch.object(sandbox.StudentProcess, "call", timed_call))
-        stack.enter_context(mock.patch.object(judge.JudgePlugin, "_finish", timed_finish))
-        yield
-
-
 def instrumented_grade(
     course: Any, assignment_id: str, *, profile: bool = False, top: int = 25
 ) -> StudentTimes:
-    """Grade in this process with one judge, timing the student code (and profiling, if asked)."""
+    """Grade in this process with one judge; each result carries the student code's own time.
+
+    `GradeResult.student_s` is what the workers measured around the student's code itself:
+    every cell's exec and every call of a student function (not the transform and compile of
+    cells, the fork, the jail or the traffic, which are the grader's overhead).
+    """
     from autograder import batch
 
     times = StudentTimes()
     profiler = cProfile.Profile() if profile else None
-    with _student_clock(times):
-        t0 = time.perf_counter()
+    t0 = time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
+    try:
+        summary = batch.grade(course, assignment_id, workers=1, force=True)
+    finally:
         if profiler is not None:
-            profiler.enable()
-        try:
-            batch.grade(course, assignment_id, workers=1, force=True)
-        finally:
-            if profiler is not None:
-                profiler.disable()
-        times.wall_s = time.perf_counter() - t0
+            profiler.disable()
+    times.wall_s = time.perf_counter() - t0
+    for result in summary.results:
+        times.student_s[result.student_id] = result.student_s
+        times.judged_s[result.student_id] = result.duration_s
     if profiler is not None:
         times.profile = _profile_text(profiler, top)
         times.stats = pstats.Stats(profiler)
