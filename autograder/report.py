@@ -45,16 +45,6 @@ def scores_frame(store: GradeStore, assignment_id: str) -> pd.DataFrame:
     return frame
 
 
-def write_scores_csv(course: Course, store: GradeStore, assignment_id: str) -> Path:
-    """reports/<a>/scores.csv exactly as interfaces.md defines it."""
-    frame = scores_frame(store, assignment_id)[list(SCORE_COLUMNS)].copy()
-    frame["message"] = frame["message"].str.replace(r"[\r\n]+", " ", regex=True)
-    out = course.reports_dir / assignment_id / "scores.csv"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out, index=False)
-    return out
-
-
 def _gradebook(scores: pd.DataFrame) -> pd.DataFrame:
     order = list(dict.fromkeys(scores.sort_values("position")["item"]))
     wide = scores.pivot(index="student", columns="item", values="score")[order]
