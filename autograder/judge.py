@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pytest
+from _pytest.runner import runtestprotocol
 
 from autograder import quiz as quizzes
 from autograder.course import AssignmentSpec, Course
@@ -377,7 +378,7 @@ class JudgePlugin:
             self.current = subject
             for i, item in enumerate(items):
                 nextitem = items[i + 1] if i + 1 < len(items) else None
-                item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+                runtestprotocol(item, log=False, nextitem=nextitem)
             self.current = None
         return True
 

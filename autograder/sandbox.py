@@ -152,6 +152,7 @@ class Worker:
 
     def __init__(self, sock: socket.socket, pid: int, spec: JailSpec) -> None:
         self.sock = sock
+        self.reader = protocol.FrameReader(sock)
         self.pid = pid
         self.spec = spec
         self.alive = True
@@ -164,7 +165,7 @@ class Worker:
             raise WorkerLost("time limit", timed_out=True)
         self.sock.settimeout(remaining)
         try:
-            return protocol.recv_frame(self.sock, max_blob_bytes=MAX_REPLY_BYTES)
+            return self.reader.recv(max_blob_bytes=MAX_REPLY_BYTES)
         except TimeoutError:
             self.kill()
             raise WorkerLost("time limit", timed_out=True) from None

@@ -116,6 +116,7 @@ class Session:
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
+        self.reader = protocol.FrameReader(sock)
         self.ns: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
         self.shell = _Shell(self.ns)
         self.ns["get_ipython"] = lambda: self.shell
@@ -212,7 +213,7 @@ class Session:
     def serve(self) -> None:
         while True:
             try:
-                header, blobs = protocol.recv_frame(self.sock)
+                header, blobs = self.reader.recv()
             except protocol.ChannelClosed:
                 return
             op = header.get("op")
@@ -371,6 +372,8 @@ def main() -> None:
     """Entry point: `python -m autograder.worker FD`."""
     control = socket.socket(fileno=int(sys.argv[1]))
     zygote(control)
+    sys.stderr.flush()
+    os._exit(0)  # nothing to clean up: skip tearing down NumPy, matplotlib and friends (~0.2 s)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import socket
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import (
     array_shapes,
@@ -118,6 +118,43 @@ def test_frames_round_trip_and_refuse_oversized_headers():
         a.sendall(protocol._HEAD.pack(protocol.MAX_HEADER_BYTES + 1))
         with pytest.raises(ProtocolError, match="over the limit"):
             protocol.recv_frame(b)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    frames=st.lists(
+        st.tuples(st.integers(0, 99), st.lists(st.binary(max_size=300), max_size=3)), min_size=1, max_size=6
+    ),
+    chunk=st.sampled_from([0, 1, 7, 64, 1 << 16]),
+)
+def test_a_buffered_reader_returns_frames_as_sent_however_they_arrive(frames, chunk):
+    """Several frames in one write, or parts split over many: each comes back whole, in order."""
+    a, b = socket.socketpair()
+    with a, b:
+        for n, blobs in frames:
+            protocol.send_frame(a, {"n": n}, blobs)
+        a.close()
+        reader = protocol.FrameReader(b, chunk=chunk)
+        for n, blobs in frames:
+            header, got = reader.recv()
+            assert header["n"] == n and got == blobs
+        with pytest.raises(protocol.ChannelClosed):
+            reader.recv()
+
+
+def test_a_buffered_reader_refuses_oversized_blobs_and_a_frame_cut_short():
+    a, b = socket.socketpair()
+    with a, b:
+        protocol.send_frame(a, {"op": "x"}, [b"x" * 100])
+        with pytest.raises(ProtocolError, match="over the limit"):
+            protocol.FrameReader(b).recv(max_blob_bytes=99)
+    a, b = socket.socketpair()
+    with a, b:
+        raw = protocol._HEAD.pack(50) + b'{"op":'
+        a.sendall(raw)
+        a.close()
+        with pytest.raises(protocol.ChannelClosed):
+            protocol.FrameReader(b).recv()
 
 
 # --- .npy blobs: the fast paths agree with NumPy's reader and writer ---------------------------
