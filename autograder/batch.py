@@ -8,6 +8,7 @@ last recorded is skipped unless `force`; a changed suite regrades everyone.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from autograder.gradebook import GradeStore, grade_lock
 from autograder.jail import Limits
 from autograder.models import GradeResult
 from autograder.notebook import notebook_sha256
-from autograder.pool import JudgeJob, run_dask, run_local
+from autograder.pool import JudgeJob, LocalPool, run_dask
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +54,9 @@ class Progress:
 class _Recorder:
     """Stores results in small batches: one transaction for many costs what one for each did.
 
-    A result waits at most `wait_s` (or until `size` have gathered) before it is stored. A
-    grader killed in between loses only those, and the next run grades them again: the journal
-    does not name them.
+    The first result is stored at once; later ones wait at most `wait_s` (or until `size` have
+    gathered). A grader killed in between loses only those, and the next run grades them
+    again: the journal does not name them.
     """
 
     def __init__(
@@ -66,7 +67,7 @@ class _Recorder:
         self.size = size
         self.wait_s = wait_s
         self.pending: list[GradeResult] = []
-        self.since = time.monotonic()
+        self.since = -math.inf
 
     def add(self, result: GradeResult) -> None:
         self.pending.append(result)
@@ -100,48 +101,49 @@ def grade(
     summary = BatchSummary(assignment_id)
     start = time.monotonic()
     with grade_lock(course):
-        store = GradeStore(course)
-        try:
-            store.check_released(spec)
-            found = course.submissions(assignment_id, students)
-            if students:
-                missing = sorted(set(students) - {s for s, _ in found})
-                if missing:
-                    raise UsageError(f"no submission of {assignment_id} for: {', '.join(missing)}.")
-            done = store.runs(assignment_id)
-            todo = []
-            for student, path in found:
-                if not force and student in done and done[student].suite_sha256 == spec.suite_sha256:
-                    # Hash the bytes only: parsing happens once, in the judge, if it is graded.
-                    sha = notebook_sha256(path)
-                    if sha and sha == done[student].notebook_sha256:
-                        summary.skipped += 1
-                        continue
-                todo.append((student, str(path)))
-            summary.total = len(todo)
-
-            recorder = _Recorder(store, spec)
-
-            def record(result: GradeResult) -> None:
-                recorder.add(result)
-                summary.graded += 1
-                summary.errors += result.status == "error"
-                summary.results.append(result)
-                if on_progress is not None:
-                    on_progress(
-                        Progress(summary.graded, summary.total, result.student_id, time.monotonic() - start)
-                    )
-
-            job = JudgeJob(str(course.root), assignment_id, backend, limits or Limits())
+        found = course.submissions(assignment_id, students)
+        if students:
+            missing = sorted(set(students) - {s for s, _ in found})
+            if missing:
+                raise UsageError(f"no submission of {assignment_id} for: {', '.join(missing)}.")
+        job = JudgeJob(str(course.root), assignment_id, backend, limits or Limits())
+        # Judges start now and warm up while the gradebook says what is left to grade.
+        with LocalPool(job, 0 if scheduler else min(workers, len(found))) as local:
+            store = GradeStore(course)
             try:
-                if scheduler:
-                    run_dask(job, todo, scheduler=scheduler, on_result=record)
-                else:
-                    run_local(job, todo, workers=workers, on_result=record)
+                store.check_released(spec)
+                done = store.runs(assignment_id)
+                todo = []
+                for student, path in found:
+                    if not force and student in done and done[student].suite_sha256 == spec.suite_sha256:
+                        # Hash the bytes only: parsing happens once, in the judge, if it is graded.
+                        sha = notebook_sha256(path)
+                        if sha and sha == done[student].notebook_sha256:
+                            summary.skipped += 1
+                            continue
+                    todo.append((student, str(path)))
+                summary.total = len(todo)
+
+                recorder = _Recorder(store, spec)
+
+                def record(result: GradeResult) -> None:
+                    recorder.add(result)
+                    summary.graded += 1
+                    summary.errors += result.status == "error"
+                    summary.results.append(result)
+                    if on_progress is not None:
+                        elapsed = time.monotonic() - start
+                        on_progress(Progress(summary.graded, summary.total, result.student_id, elapsed))
+
+                try:
+                    if scheduler:
+                        run_dask(job, todo, scheduler=scheduler, on_result=record)
+                    else:
+                        local.run(todo, record)
+                finally:
+                    recorder.flush()  # what was graded is recorded, however the batch ended
+                summary.scores_csv = scores.write_scores_csv(course, store, assignment_id)
             finally:
-                recorder.flush()  # what was graded is recorded, however the batch ended
-            summary.scores_csv = scores.write_scores_csv(course, store, assignment_id)
-        finally:
-            store.close()
+                store.close()
     summary.seconds = time.monotonic() - start
     return summary

@@ -24,10 +24,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from autograder import nbgrader_rows
 from autograder.course import AssignmentSpec, Course
 from autograder.errors import CourseError, UsageError
 from autograder.models import GradeResult
-from autograder.nbgrader_rows import record_nbgrader
 
 _meta = sa.MetaData()
 
@@ -95,8 +95,9 @@ class GradeStore:
     def __init__(self, course: Course) -> None:
         self.course = course
         self._gb: Any = None
-        self._gradebook()  # nbgrader's tables (and its alembic stamp) first, then ours
         self.engine = sa.create_engine(course.db_url)
+        if not sa.inspect(self.engine).has_table(nbgrader_rows.assignment.name):
+            self._gradebook()  # a new database: nbgrader's tables (and its alembic stamp) first
         _meta.create_all(self.engine)
 
     def close(self) -> None:
@@ -116,17 +117,13 @@ class GradeStore:
 
     def check_released(self, spec: AssignmentSpec) -> None:
         """The assignment and its grade cells must be in nbgrader's gradebook (from release)."""
-        from nbgrader.api import MissingEntry
-
-        gb = self._gradebook()
-        try:
-            assignment = gb.find_assignment(spec.assignment_id)
-        except MissingEntry:
+        with self.engine.connect() as conn:
+            cells = nbgrader_rows.grade_cell_points(conn, spec.assignment_id)
+        if cells is None:
             raise CourseError(
                 f"{spec.assignment_id} is not in the gradebook ({self.course.db_url}); "
                 f"run `autograder release {spec.assignment_id}` first."
-            ) from None
-        cells = {c.name: c.max_score for nb in assignment.notebooks for c in nb.grade_cells}
+            )
         expected = spec.grade_ids()
         for grade_id, points in expected.items():
             if grade_id not in cells:
@@ -164,7 +161,7 @@ class GradeStore:
             raise ValueError(f"results of {', '.join(strays)} recorded with the spec of {spec.assignment_id}")
         batch = list(latest.values())
         with self.engine.begin() as conn:
-            record_nbgrader(conn, batch, spec, self.course.db_url)
+            nbgrader_rows.record_nbgrader(conn, batch, spec, self.course.db_url)
             _record_journal(conn, batch)
 
     def item_rows(self, assignment_id: str | None = None) -> list[dict[str, Any]]:

@@ -313,6 +313,7 @@ class JudgePlugin:
         scratch_root: Path,
         limits: Limits,
         examples: ExampleCache,
+        on_start: Callable[[], None] = lambda: None,
     ) -> None:
         self.course = course
         self.spec = spec
@@ -324,6 +325,7 @@ class JudgePlugin:
         self.scratch_root = scratch_root
         self.limits = limits
         self.examples = examples
+        self.on_start = on_start
         self.hidden = course.hidden_paths()
         self.collect_errors: list[str] = []
         self.items = {i.name for i in spec.items}
@@ -374,6 +376,7 @@ class JudgePlugin:
         except RuntimeError as exc:
             self.fatal = str(exc)
             return True
+        self.on_start()
         while (subject := self.next_subject()) is not None:
             self.current = subject
             for i, item in enumerate(items):
@@ -564,8 +567,11 @@ def grade_stream(
     on_result: Callable[[GradeResult], None],
     limits: Limits | None = None,
     examples: ExampleCache | None = None,
+    on_start: Callable[[], None] = lambda: None,
 ) -> None:
     """Grade submissions from `next_submission` until it gives None; each goes to `on_result`.
+
+    `on_start` runs once the suite is collected and the zygote is warm, before the first.
 
     One pytest session serves the whole stream: the suite is imported, rewritten and collected
     once. Should the session itself fail (an internal error, not a student's), the submission
@@ -611,6 +617,7 @@ def grade_stream(
             scratch_root=scratch_root,
             limits=limits or Limits(),
             examples=examples,
+            on_start=on_start,
         )
         try:
             code = pytest.main(_pytest_args(spec), plugins=[plugin])

@@ -1,12 +1,18 @@
 """nbgrader's gradebook rows for graded submissions, written in SQL on nbgrader's own tables.
 
 nbgrader's `Gradebook` API spends most of its time in lazy loads (and its lookups scan whole
-tables, so it slows down as a class grows); this writes the same rows it would, using its own
-table definitions, in the caller's transaction. `gradebook.GradeStore` is the only caller.
+tables, so it slows down as a class grows); this writes the same rows it would, in the
+caller's transaction. `gradebook.GradeStore` is the only caller.
+
+The tables below are nbgrader's (0.9), the columns and Python-side defaults this module reads
+or writes, spelled out rather than imported: importing `nbgrader.api` runs nbgrader's package
+init, which loads its Jupyter server extensions (~0.45 s at every grade run). A unit test
+checks them against nbgrader's own models.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +21,99 @@ import sqlalchemy as sa
 from autograder.course import AssignmentSpec
 from autograder.errors import CourseError
 from autograder.models import GradeResult
+
+
+def new_uuid() -> str:
+    """An id as nbgrader makes them (`nbgrader.api.new_uuid`)."""
+    return uuid.uuid4().hex
+
+
+metadata = sa.MetaData()
+_ID = sa.String(32)
+assignment = sa.Table(
+    "assignment",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, default=new_uuid),
+    sa.Column("name", sa.String(128), nullable=False),
+)
+notebook = sa.Table(
+    "notebook",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, default=new_uuid),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("assignment_id", _ID, sa.ForeignKey("assignment.id")),
+)
+base_cell = sa.Table(
+    "base_cell",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, default=new_uuid),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("notebook_id", _ID, sa.ForeignKey("notebook.id"), nullable=False),
+    sa.Column("type", sa.String(50)),  # the cell's class: GradeCell, SolutionCell, TaskCell, ...
+)
+grade_cells = sa.Table(
+    "grade_cells",
+    metadata,
+    sa.Column("id", _ID, sa.ForeignKey("base_cell.id"), primary_key=True),
+    sa.Column("max_score", sa.Float, nullable=False),
+)
+student = sa.Table(
+    "student",
+    metadata,
+    sa.Column("id", sa.String(128), primary_key=True),
+)
+submitted_assignment = sa.Table(
+    "submitted_assignment",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, default=new_uuid),
+    sa.Column("assignment_id", _ID, sa.ForeignKey("assignment.id")),
+    sa.Column("student_id", sa.String(128), sa.ForeignKey("student.id")),
+)
+submitted_notebook = sa.Table(
+    "submitted_notebook",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, default=new_uuid),
+    sa.Column("assignment_id", _ID, sa.ForeignKey("submitted_assignment.id")),
+    sa.Column("notebook_id", _ID, sa.ForeignKey("notebook.id")),
+    sa.Column("flagged", sa.Boolean, default=False),
+)
+grade = sa.Table(
+    "grade",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, default=new_uuid),
+    sa.Column("notebook_id", _ID, sa.ForeignKey("submitted_notebook.id")),
+    sa.Column("cell_id", _ID, sa.ForeignKey("base_cell.id")),
+    sa.Column("auto_score", sa.Float),
+    sa.Column("manual_score", sa.Float),
+    sa.Column("needs_manual_grade", sa.Boolean, nullable=False, default=True),
+)
+comment = sa.Table(
+    "comment",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, default=new_uuid),
+    sa.Column("notebook_id", _ID, sa.ForeignKey("submitted_notebook.id")),
+    sa.Column("cell_id", _ID, sa.ForeignKey("base_cell.id")),
+)
+GRADED_KINDS = ("GradeCell", "TaskCell")  # cells that get a grade row
+COMMENTED_KINDS = ("SolutionCell", "TaskCell")  # cells that get a comment row
+
+
+def grade_cell_points(conn: sa.Connection, assignment_id: str) -> dict[str, float] | None:
+    """Each grade cell's points as released (name -> max_score); None when not released."""
+    found = conn.execute(sa.select(assignment.c.id).where(assignment.c.name == assignment_id)).first()
+    if found is None:
+        return None
+    rows = conn.execute(
+        sa.select(base_cell.c.name, grade_cells.c.max_score)
+        .select_from(
+            notebook.join(base_cell, base_cell.c.notebook_id == notebook.c.id).join(
+                grade_cells, grade_cells.c.id == base_cell.c.id
+            )
+        )
+        .where(notebook.c.assignment_id == found[0])
+    )
+    return {name: float(points) for name, points in rows}
+
 
 _IN_CHUNK = 400  # values per IN (...) list: well under any database's limit on bound parameters
 
@@ -36,12 +135,7 @@ def record_nbgrader(
     set as `nbgrader autograde` sets it: true only where a grader has given a manual score.
     nbgrader caches no totals: every score it shows is summed from these columns when asked.
     """
-    from nbgrader import api as nb
-
-    assignment, notebook, base_cell = nb.Assignment.__table__, nb.Notebook.__table__, nb.BaseCell.__table__
-    student, submission = nb.Student.__table__, nb.SubmittedAssignment.__table__
-    submitted_nb, grade, comment = nb.SubmittedNotebook.__table__, nb.Grade.__table__, nb.Comment.__table__
-    kind = {cls.__mapper__.polymorphic_identity: cls for cls in (nb.GradeCell, nb.SolutionCell, nb.TaskCell)}
+    submission, submitted_nb = submitted_assignment, submitted_notebook
 
     layout = conn.execute(
         sa.select(assignment.c.id, notebook.c.id, base_cell.c.id, base_cell.c.name, base_cell.c.type)
@@ -61,9 +155,9 @@ def record_nbgrader(
     graded_cells: dict[str, list[tuple[str, str]]] = {nb_key: [] for _, nb_key, *_ in layout if nb_key}
     commented_cells: dict[str, list[str]] = {nb_key: [] for nb_key in graded_cells}
     for _, nb_key, cell_key, name, cell_type in layout:
-        if kind.get(cell_type) in (nb.GradeCell, nb.TaskCell):
+        if cell_type in GRADED_KINDS:
             graded_cells[nb_key].append((cell_key, name))
-        if kind.get(cell_type) in (nb.SolutionCell, nb.TaskCell):
+        if cell_type in COMMENTED_KINDS:
             commented_cells[nb_key].append(cell_key)
 
     # What is there already. The notebook and cell conditions below are redundant, but they let
@@ -101,9 +195,10 @@ def record_nbgrader(
         query = sa.select(grade.c.notebook_id, grade.c.cell_id, grade.c.id)
         query = query.where(grade.c.cell_id.in_(graded_keys), grade.c.notebook_id.in_(chunk))
         grades.update(((sub_nb, cell_key), key) for sub_nb, cell_key, key in conn.execute(query))
-        query = sa.select(comment.c.notebook_id, comment.c.cell_id)
-        query = query.where(comment.c.cell_id.in_(commented_keys), comment.c.notebook_id.in_(chunk))
-        comments.update((sub_nb, cell_key) for sub_nb, cell_key in conn.execute(query))
+        commented = sa.select(comment.c.notebook_id, comment.c.cell_id).where(
+            comment.c.cell_id.in_(commented_keys), comment.c.notebook_id.in_(chunk)
+        )
+        comments.update((str(sub_nb), str(cell_key)) for sub_nb, cell_key in conn.execute(commented))
 
     item_of = {i.grade_id: i.name for i in spec.items}
     item_of.update({q.grade_id: q.item for q in spec.quiz})
@@ -116,14 +211,14 @@ def record_nbgrader(
         scores = {i.item: i.score for i in result.items}
         sub = submissions.get(result.student_id)
         if sub is None:
-            sub = nb.new_uuid()
+            sub = new_uuid()
             inserts[submission].append(
                 {"id": sub, "assignment_id": assignment_key, "student_id": result.student_id}
             )
         for nb_key, cells in graded_cells.items():
             sub_nb = submitted.get((sub, nb_key))
             if sub_nb is None:
-                sub_nb = nb.new_uuid()
+                sub_nb = new_uuid()
                 inserts[submitted_nb].append({"id": sub_nb, "assignment_id": sub, "notebook_id": nb_key})
             for cell_key, name in cells:
                 item = item_of.get(name)
@@ -134,7 +229,7 @@ def record_nbgrader(
                 else:  # a new grade has no manual score; without an auto score nbgrader's default applies
                     inserts[grade].append(
                         {
-                            "id": nb.new_uuid(),
+                            "id": new_uuid(),
                             "notebook_id": sub_nb,
                             "cell_id": cell_key,
                             "auto_score": score,
@@ -143,7 +238,7 @@ def record_nbgrader(
                     )
             for cell_key in commented_cells[nb_key]:
                 if (sub_nb, cell_key) not in comments:
-                    inserts[comment].append({"id": nb.new_uuid(), "notebook_id": sub_nb, "cell_id": cell_key})
+                    inserts[comment].append({"id": new_uuid(), "notebook_id": sub_nb, "cell_id": cell_key})
 
     for table, rows in inserts.items():  # parents before children
         if rows:

@@ -52,11 +52,20 @@ def chunked(pairs: Sequence[Pair], *, workers: int, largest: int = 8) -> list[Ch
     return [tuple(pairs[i : i + size]) for i in range(0, len(pairs), size)]
 
 
-def _judge(job: JudgeJob, next_pair: Callable[[], Pair | None], emit: Callable[[GradeResult], None]) -> None:
-    """One judge: a zygote, a reference backend and a pytest session for all its submissions."""
+def _judge(
+    job: JudgeJob,
+    next_pair: Callable[[], Pair | None],
+    emit: Callable[[GradeResult], None],
+    *,
+    slot: int | None = None,
+) -> None:
+    """One judge: a zygote, a reference backend and a pytest session for all its submissions.
+
+    With a `slot`, the judge and its zygote move to one CPU (`pinned`) once both are warm.
+    """
     from autograder.sandbox import Zygote
 
-    with Zygote() as zygote:  # first: it warms up in its own process while this one imports
+    with Zygote() as zygote, pinned(slot, zygote.pid) as settle:  # the zygote warms up meanwhile
         from autograder.judge import Reference, grade_stream
         from autograder.notebook import load_submission
         from autograder.reference.backend import BackendUnavailableError, load_backend
@@ -80,28 +89,38 @@ def _judge(job: JudgeJob, next_pair: Callable[[], Pair | None], emit: Callable[[
             reference=reference,
             on_result=emit,
             limits=job.limits,
+            on_start=settle,
         )
 
 
 @contextlib.contextmanager
-def pinned(slot: int) -> Iterator[None]:
-    """Keep this process, and the zygote and workers it starts, on one CPU while it grades.
+def pinned(slot: int | None, zygote: int) -> Iterator[Callable[[], None]]:
+    """A `settle()` that moves this process and its `zygote` (so every worker it forks next) to
+    one CPU; this process's CPUs are restored on leaving.
 
     A judge and its worker take turns, one call at a time, about a hundred round trips a
     submission. On one CPU a turn is a cheap context switch; across CPUs each is a wake-up of
     another CPU, which on a virtual machine costs several times more (a Python round trip of
     one byte: 11 us on one CPU, 49 us across two, on the 2-core machine the benchmark uses).
-    Judge `slot` takes the slot-th CPU this process may use, so judges spread over them.
+    Judge `slot` takes the slot-th CPU this process may use, so judges spread over them. It
+    settles only when grading starts: until then its imports, its suite and the zygote's
+    warm-up run in parallel on whatever CPUs are free.
     """
     allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    if len(allowed) < 2:
-        yield
-        return
-    os.sched_setaffinity(0, {allowed[slot % len(allowed)]})
+
+    def settle() -> None:
+        if slot is None or len(allowed) < 2:
+            return
+        cpu = {allowed[slot % len(allowed)]}
+        os.sched_setaffinity(0, cpu)
+        with contextlib.suppress(OSError):  # a zygote that is gone says so at its first fork
+            os.sched_setaffinity(zygote, cpu)
+
     try:
-        yield
+        yield settle
     finally:
-        os.sched_setaffinity(0, allowed)
+        if allowed:
+            os.sched_setaffinity(0, allowed)
 
 
 def _judge_process(job: JudgeJob, slot: int, tasks: Any, results: Any, parent: int) -> None:
@@ -112,8 +131,7 @@ def _judge_process(job: JudgeJob, slot: int, tasks: Any, results: Any, parent: i
         return pair
 
     try:
-        with pinned(slot):
-            _judge(job, next_pair, lambda r: results.put(("result", r)))
+        _judge(job, next_pair, lambda r: results.put(("result", r)), slot=slot)
         results.put(("done", None))
     except AutograderError as exc:
         results.put(("fatal", f"{type(exc).__name__}:{exc}"))
@@ -128,38 +146,51 @@ def _raise_fatal(text: str) -> None:
     raise error(message)
 
 
-def run_local(
-    job: JudgeJob, pairs: Sequence[Pair], *, workers: int, on_result: Callable[[GradeResult], None]
-) -> None:
-    """Grade on `workers` judge processes here (in this process when workers == 1)."""
-    if not pairs:
-        return
-    if workers <= 1:
-        pending = iter(pairs)
-        with pinned(0):
-            _judge(job, lambda: next(pending, None), on_result)
-        return
-    ctx = mp.get_context("fork")
-    tasks = ctx.Queue()
-    results = ctx.Queue()
-    n = min(workers, len(pairs))
-    for pair in pairs:
-        tasks.put(pair)
-    for _ in range(n):
-        tasks.put(None)
-    procs = [
-        ctx.Process(target=_judge_process, args=(job, slot, tasks, results, os.getpid()), daemon=True)
-        for slot in range(n)
-    ]
-    for p in procs:
-        p.start()
-    finished = 0
-    try:
-        while finished < n:
+class LocalPool:
+    """Judges on this machine: `judges` forked processes, or this process when fewer than two.
+
+    Forked processes start at once, so that their imports, their suite and their zygotes warm
+    up while the parent opens the gradebook and works out what to grade; `run` then feeds them.
+    """
+
+    def __init__(self, job: JudgeJob, judges: int) -> None:
+        self.job = job
+        self.procs: list[Any] = []
+        self._fed = False
+        if judges < 2:
+            return
+        import autograder.judge  # noqa: F401  (imported once here, not once in each judge)
+
+        ctx = mp.get_context("fork")
+        self.tasks = ctx.Queue()
+        self.results = ctx.Queue()
+        self.procs = [
+            ctx.Process(
+                target=_judge_process, args=(job, slot, self.tasks, self.results, os.getpid()), daemon=True
+            )
+            for slot in range(judges)
+        ]
+        for p in self.procs:
+            p.start()
+
+    def run(self, pairs: Sequence[Pair], on_result: Callable[[GradeResult], None]) -> None:
+        """Grade `pairs`; each result goes to `on_result` as soon as it is in."""
+        if not self.procs:
+            if pairs:
+                pending = iter(pairs)
+                _judge(self.job, lambda: next(pending, None), on_result, slot=0)
+            return
+        for pair in pairs:
+            self.tasks.put(pair)
+        self._stop_feeding()
+        if not pairs:
+            return
+        finished = 0
+        while finished < len(self.procs):
             try:
-                kind, payload = results.get(timeout=1.0)
+                kind, payload = self.results.get(timeout=1.0)
             except queue.Empty:
-                if all(not p.is_alive() for p in procs) and results.empty():
+                if all(not p.is_alive() for p in self.procs) and self.results.empty():
                     raise AutograderError(
                         "the judge processes stopped without finishing the batch (killed for memory?); "
                         "what was graded is recorded: run again with -v to see why they stopped"
@@ -171,11 +202,25 @@ def run_local(
                 finished += 1
             else:
                 _raise_fatal(payload)
-    finally:
-        for p in procs:
+
+    def _stop_feeding(self) -> None:
+        if not self._fed:
+            self._fed = True
+            for _ in self.procs:
+                self.tasks.put(None)
+
+    def close(self) -> None:
+        for p in self.procs:
             if p.is_alive():
                 p.terminate()
             p.join(timeout=5)
+        self.procs = []
+
+    def __enter__(self) -> LocalPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 # --- Dask ------------------------------------------------------------------------------------

@@ -92,6 +92,10 @@ class Zygote:
         self._ctrl = parent
         self._ready = False  # it warms up (a second or so) while the judge collects its suite
 
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
     def wait_ready(self) -> None:
         """Block until the zygote has warmed up; RuntimeError if it could not start."""
         if self._ready:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from autograder.diagnose import Misconception, classify, expect_close, expect_int, matches
 
@@ -51,3 +53,32 @@ def test_expect_int_names_a_float_result():
     assert expect_int(np.int64(7), 7, what="f()") == 7
     with pytest.raises(Misconception):
         expect_int(True, 1, what="f()")
+
+
+finite_or_not = st.floats(allow_nan=True, allow_infinity=True, width=64) | st.sampled_from(
+    [0.0, 1.0, -1.0, 1e-6, 1e6, np.inf, -np.inf, np.nan]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(0, 6).flatmap(
+        lambda n: st.tuples(st.lists(finite_or_not, min_size=n, max_size=n), st.just(n))
+    ),
+    st.lists(finite_or_not, min_size=6, max_size=6),
+    st.sampled_from([(1e-5, 1e-6), (0.0, 0.0), (1e-3, 1e-2)]),
+    st.booleans(),
+)
+def test_matches_is_allclose_with_a_scaled_atol(got_n, noise, tolerances, perturb):
+    """The direct computation gives exactly np.allclose's verdict, infinities and nans included."""
+    got, n = got_n
+    want = [g + (noise[i] * 1e-5 if perturb and np.isfinite(noise[i]) else 0.0) for i, g in enumerate(got)]
+    if perturb and n:
+        want[0] = noise[0]
+    rtol, atol = tolerances
+    b = np.asarray(want, dtype=np.float64)
+    finite = b[np.isfinite(b)]
+    scale = max(1.0, float(np.max(np.abs(finite), initial=1.0)))
+    with np.errstate(all="ignore"):
+        expected = bool(np.allclose(np.asarray(got), b, rtol=rtol, atol=atol * scale, equal_nan=True))
+        assert matches(got, want, rtol=rtol, atol=atol) == expected

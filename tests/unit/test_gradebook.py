@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from autograder import gradebook
+from autograder import gradebook, nbgrader_rows
 from autograder.course import AssignmentSpec, Course, load_course
 from autograder.errors import CourseError
 from autograder.gradebook import GradeStore, cells_table, ensure_scripts_on_path, items_table, runs_table
@@ -356,3 +356,30 @@ def test_results_of_another_assignment_are_refused(course: Course, store: GradeS
 def test_recording_nothing_writes_nothing(course: Course, store: GradeStore) -> None:
     store.record_many([], course.assignment(A))
     assert store.runs(A) == {} and store.nbgrader_totals(A) == {}
+
+
+@pytest.mark.parametrize("table", sorted(nbgrader_rows.metadata.tables.values(), key=lambda t: t.name))
+def test_the_spelled_out_tables_are_nbgraders(table):
+    """nbgrader_rows writes nbgrader's tables without importing nbgrader: every column it names
+    has nbgrader's name, type, nullability, key and Python-side default."""
+    from nbgrader import api as nb
+
+    theirs = {t.name: t for m in nb.Base.registry.mappers for t in m.tables}[table.name]
+    for column in table.columns:
+        other = theirs.columns[column.name]
+        assert type(column.type) is type(other.type) or isinstance(other.type, type(column.type))
+        assert getattr(column.type, "length", None) == getattr(other.type, "length", None)
+        assert (column.nullable, column.primary_key) == (other.nullable, other.primary_key)
+        mine = column.default.arg if column.default is not None else None
+        want = other.default.arg if other.default is not None else None
+        if callable(want):  # SQLAlchemy wraps both to take an execution context
+            assert callable(mine) and len(mine(None)) == len(want(None)) == 32
+        else:
+            assert mine == want
+        assert {f.target_fullname for f in column.foreign_keys} == {
+            f.target_fullname for f in other.foreign_keys
+        }
+    inserted = {"student", "submitted_assignment", "submitted_notebook", "grade", "comment"}
+    for name, other in theirs.columns.items():  # a column we do not write must need no value
+        if table.name in inserted and name not in table.columns:
+            assert other.nullable or other.default is not None or other.primary_key, name

@@ -7,7 +7,7 @@ import json
 
 import nbformat
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograder.models import Cell
@@ -123,3 +123,42 @@ def test_deleted_or_duplicated_test_cells_are_errors():
     )
     with pytest.raises(NotebookError, match="appears 2 times"):
         cells_to_run(twice, source)
+
+
+flags = st.one_of(st.booleans(), st.none(), st.integers(-1, 2), st.text(max_size=3))
+nbgrader_meta = st.fixed_dictionaries(
+    {},
+    optional={
+        "grade": flags,
+        "solution": flags,
+        "locked": flags,
+        "grade_id": st.one_of(st.text(max_size=10), st.integers()),
+        "points": st.one_of(st.floats(allow_nan=False), st.integers(), st.text(max_size=4)),
+    },
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    source=st.text(max_size=40),
+    cell_type=st.sampled_from(["code", "markdown", "raw"]),
+    meta=st.one_of(st.none(), nbgrader_meta),
+)
+def test_our_checksum_is_nbgraders(source, cell_type, meta):
+    """The same digest as nbgrader.utils.compute_checksum, or an error where it has one."""
+    from nbgrader.utils import compute_checksum
+
+    from autograder.notebook import nbgrader_checksum
+
+    cell = nbformat.from_dict(
+        {"cell_type": cell_type, "source": source, "metadata": {} if meta is None else {"nbgrader": meta}}
+    )
+    try:
+        want: object = compute_checksum(cell)
+    except Exception as exc:
+        want = type(exc)
+    try:
+        got: object = nbgrader_checksum(cell)
+    except Exception as exc:
+        got = type(exc)
+    assert got == want
