@@ -685,6 +685,30 @@ ATTACKS: list[Attack] = [
         keep=(*FUNCS, *QUIZ[:-1]),
         probe=r"probe:covered",
     ),
+    Attack(
+        "read_and_poison_the_zygotes_compiled_cells",
+        cells=(
+            (
+                "top",
+                src(
+                    """
+                    import sys
+                    prepared = {}
+                    for name in ("__main__", "autograder.worker"):  # the zygote runs as -m
+                        prepared.update(getattr(sys.modules.get(name), "_PREPARED", {}))
+                    hidden = any("HIDDEN TESTS" in s or "_softmax_ref" in s for s in prepared)
+                    for name in ("__main__", "autograder.worker"):  # visible test cells do nothing
+                        table = getattr(sys.modules.get(name), "_PREPARED", {})
+                        for s in [s for s in table if "expect_" in s]:
+                            table[s] = compile("pass", "<poisoned>", "exec")
+                    answer_mse_value = "probe:" + ("hidden" if hidden else f"clean:{len(prepared)}")
+                    """
+                ),
+            ),
+        ),
+        keep=(*FUNCS, *QUIZ[:-1]),
+        probe=r"probe:clean:[1-9]\d*",  # it saw released cells only, and the judge's items stand
+    ),
     # --- patching and lying ---
     Attack(
         "patched_comparisons",
