@@ -470,7 +470,12 @@ class JudgePlugin:
             yield proxy
         finally:
             try:
-                self.on_result(self._finish(subject, proxy, process, time.monotonic() - start))
+                try:
+                    result = self._finish(subject, proxy, process, time.monotonic() - start)
+                except Exception:  # a grader's bug must cost this row its detail, never the row
+                    log.exception("could not finish grading %s", subject.submission.student_id)
+                    result = error_result(subject.submission, self.spec, INTERNAL_ERROR)
+                self.on_result(result)
             finally:
                 process.close()
                 shutil.rmtree(scratch, ignore_errors=True)
@@ -526,6 +531,9 @@ def _result(
         duration_s=duration,
         student_s=process.student_s,
     )
+
+
+INTERNAL_ERROR = "the grader could not finish this notebook (an internal error); your instructor can see why"
 
 
 def error_result(submission: Submission, spec: AssignmentSpec, message: str) -> GradeResult:
@@ -641,8 +649,7 @@ def grade_stream(
         stopped = plugin.current
         if stopped is not None and not stopped.done:
             log.error("the judge's pytest session ended early (exit code %s)", code)
-            message = "grading stopped before this notebook was finished"
-            on_result(error_result(stopped.submission, spec, message))
+            on_result(error_result(stopped.submission, spec, INTERNAL_ERROR))
 
 
 def _pytest_args(spec: AssignmentSpec) -> list[str]:

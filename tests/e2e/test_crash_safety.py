@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from autograder import batch, synth
+from autograder import batch, judge, synth
 from autograder.course import load_course
 from autograder.errors import UsageError
 from autograder.gradebook import grade_lock
@@ -92,3 +92,47 @@ def test_a_changed_suite_regrades_an_unchanged_notebook(course, submit):
     suite = course.assignments_dir / "ps4-softmax" / "test_mse.py"
     suite.write_text(suite.read_text() + "\n# a comment changes the suite's hash\n")
     assert batch.grade(course, "ps4-softmax", workers=1).graded == 1
+
+
+def _judge_plugin(item) -> judge.JudgePlugin:
+    return next(p for p in item.config.pluginmanager.get_plugins() if isinstance(p, judge.JudgePlugin))
+
+
+def test_a_grader_bug_finishing_one_notebook_costs_only_that_row(course, submit, monkeypatch):
+    for student in ("ada", "bob", "cy"):
+        submit(student)
+    finish = judge.JudgePlugin._finish
+
+    def broken(self, subject, *args):
+        if subject.submission.student_id == "bob":
+            raise RuntimeError("a bug in the grader")
+        return finish(self, subject, *args)
+
+    monkeypatch.setattr(judge.JudgePlugin, "_finish", broken)
+    summary = batch.grade(course, "ps4-softmax", workers=1)
+    rows = {r.student_id: r for r in summary.results}
+    assert rows["bob"].status == "error" and rows["bob"].message == judge.INTERNAL_ERROR
+    for other in ("ada", "cy"):
+        assert rows[other].status == "graded" and rows[other].score == rows[other].max_score
+
+
+def test_a_judge_session_that_breaks_mid_batch_is_started_again_for_the_rest(course, submit, monkeypatch):
+    """pytest itself failing on one notebook (not a check: the session) costs that row only."""
+    for student in ("ada", "bob", "cy"):
+        submit(student)
+    protocol = judge.runtestprotocol
+
+    def breaks_on_bob(item, *, log, nextitem):
+        plugin = _judge_plugin(item)
+        assert plugin.current is not None
+        if plugin.current.submission.student_id == "bob" and item is item.session.items[0]:
+            raise RuntimeError("pytest broke")
+        return protocol(item, log=log, nextitem=nextitem)
+
+    monkeypatch.setattr(judge, "runtestprotocol", breaks_on_bob)
+    summary = batch.grade(course, "ps4-softmax", workers=1)
+    rows = {r.student_id: r for r in summary.results}
+    assert sorted(rows) == ["ada", "bob", "cy"]
+    assert rows["bob"].status == "error" and rows["bob"].message == judge.INTERNAL_ERROR
+    for other in ("ada", "cy"):
+        assert rows[other].status == "graded" and rows[other].score == rows[other].max_score
