@@ -197,10 +197,12 @@ class Worker:
     def run_cells(
         self, cells: Sequence[tuple[int, str]], *, cell_timeout_s: float, total_timeout_s: float
     ) -> Iterator[tuple[int, bool, str, str, float]]:
-        """Run (index, source) cells in order, yielding (index, ok, ename, evalue, seconds the
-        code ran as the worker measured it) as each ends,
-        so that what finished before a cell killed the worker is known: the cell running is
-        the one after the last reported."""
+        """Run (index, source) cells in order, yielding (index, ok, ename, evalue, seconds) as
+        each ends, seconds being how long its code ran as the worker measured it.
+
+        What finished before a cell killed the worker is known: the cell running is always the
+        one after the last reported.
+        """
         self._send({"op": "run", "cells": [{"index": i, "source": s} for i, s in cells]})
         end = time.monotonic() + total_timeout_s
         order = [i for i, _ in cells]
