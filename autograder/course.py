@@ -189,7 +189,7 @@ class Course:
         import autograder
 
         package = Path(autograder.__file__).resolve().parent
-        paths += [package / "reference", package / "judge.py", package / "diagnose.py"]
+        paths += [package / "reference", package / "judge.py", package / "proxy.py", package / "diagnose.py"]
         return [p for p in paths if p.exists()]
 
     def submissions(self, assignment_id: str, students: list[str] | None = None) -> list[tuple[str, Path]]:

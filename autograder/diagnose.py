@@ -121,7 +121,7 @@ def matches(got: Any, want: Any, *, rtol: float = RTOL, atol: float = ATOL) -> b
     if a.shape != b.shape:
         return False
     b_finite = np.isfinite(b)
-    scale = max(1.0, float(np.max(np.abs(b), where=b_finite, initial=1.0)))
+    scale = float(np.max(np.abs(b), where=b_finite, initial=1.0))  # at least 1
     with np.errstate(invalid="ignore", over="ignore"):
         close = np.abs(a - b) <= atol * scale + rtol * np.abs(b)
     close &= b_finite & np.isfinite(a)  # infinities are close only to themselves (below)

@@ -142,10 +142,6 @@ class GradeStore:
             rows = conn.execute(sa.select(runs_table).where(runs_table.c.assignment == assignment_id))
             return {r.student: RunRecord(r.student, r.notebook_sha256, r.suite_sha256) for r in rows}
 
-    def record(self, result: GradeResult, spec: AssignmentSpec) -> None:
-        """Store one submission's grades durably, in nbgrader's tables and the journal."""
-        self.record_many([result], spec)
-
     def record_many(self, results: Iterable[GradeResult], spec: AssignmentSpec) -> None:
         """Store submissions' grades durably, all in one transaction (nbgrader's rows, then the journal).
 

@@ -66,8 +66,9 @@ def _judge(
     from autograder.sandbox import Zygote
 
     with Zygote() as zygote, pinned(slot, zygote.pid) as settle:  # the zygote warms up meanwhile
-        from autograder.judge import Reference, grade_stream
+        from autograder.judge import grade_stream
         from autograder.notebook import load_submission
+        from autograder.proxy import Reference
         from autograder.reference.backend import BackendUnavailableError, load_backend
 
         course = load_course(Path(job.course_root))

@@ -77,13 +77,6 @@ def send_frame(sock: socket.socket, header: dict[str, Any], blobs: Sequence[byte
     sock.sendall(b"".join(parts))
 
 
-def recv_frame(
-    sock: socket.socket, *, max_blob_bytes: int = MAX_BLOB_BYTES
-) -> tuple[dict[str, Any], list[bytes]]:
-    """Receive one frame, reading no byte past it (see FrameReader for the buffered way)."""
-    return FrameReader(sock, chunk=0).recv(max_blob_bytes=max_blob_bytes)
-
-
 class FrameReader:
     """Frames from one socket through a buffer, refusing oversized headers and blobs.
 

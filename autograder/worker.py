@@ -13,6 +13,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import dataclasses
+import functools
 import json
 import os
 import signal
@@ -21,7 +22,6 @@ import sys
 import time
 import traceback
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -121,10 +121,6 @@ class Session:
         self.shell = _Shell(self.ns)
         self.ns["get_ipython"] = lambda: self.shell
         self.ns["display"] = lambda *a, **k: None
-        self.transform = _transformer()
-
-    def compile(self, source: str, filename: str) -> Any:
-        return _compile_cell(source, filename, self.transform)
 
     def send(self, header: dict[str, Any], blobs: list[bytes] | None = None) -> None:
         protocol.send_frame(self.sock, header, blobs or [])
@@ -136,7 +132,7 @@ class Session:
             result: dict[str, Any] = {"ev": "cell", "i": index, "ok": True}
             start = 0.0
             try:
-                code = _PREPARED.get(source) or self.compile(source, f"<cell {index}>")
+                code = _PREPARED.get(source) or _compile_cell(source, f"<cell {index}>")
                 start = _perf()
                 _exec(code, self.ns)
             except _BaseException as exc:  # SystemExit and KeyboardInterrupt too
@@ -247,7 +243,7 @@ def _as_data(value: Any) -> tuple[Any, str]:
     return array, kind
 
 
-def _compile_cell(source: str, filename: str, transform: Callable[[str], str]) -> Any:
+def _compile_cell(source: str, filename: str) -> Any:
     """Compile a cell as Jupyter would run it.
 
     IPython's input transforms (magics, `!cmd`, `obj?`, prompts, a common indent) only rewrite
@@ -257,14 +253,19 @@ def _compile_cell(source: str, filename: str, transform: Callable[[str], str]) -
     try:
         return _compile(source, filename, "exec")
     except SyntaxError:  # IndentationError too
-        return _compile(transform(source), filename, "exec")
+        return _compile(_transform(source), filename, "exec")
 
 
-def _transformer() -> Callable[[str], str]:
+@functools.lru_cache(maxsize=1)
+def _transformer() -> Any:
+    """IPython's input transformer: one a process, built in the zygote for every fork."""
     from IPython.core.inputtransformer2 import TransformerManager
 
-    manager = TransformerManager()
-    return lambda source: str(manager.transform_cell(source))
+    return TransformerManager()
+
+
+def _transform(source: str) -> str:
+    return str(_transformer().transform_cell(source))
 
 
 def _close_figures() -> None:
@@ -311,7 +312,8 @@ def _warm_up() -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from IPython.core.inputtransformer2 import TransformerManager  # noqa: F401
+
+    _transformer()
 
     import autograder.selfcheck  # noqa: F401
 
@@ -328,7 +330,7 @@ def _prepare(source: str) -> None:
     """Transform and compile one released cell ahead of the forks; a cell that fails is left out."""
     with contextlib.suppress(Exception), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _PREPARED[source] = _compile_cell(source, "<cell>", _transformer())
+        _PREPARED[source] = _compile_cell(source, "<cell>")
 
 
 def zygote(control: socket.socket) -> None:

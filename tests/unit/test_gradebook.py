@@ -1,4 +1,4 @@
-"""gradebook: what `record` and `record_many` leave in nbgrader's tables and in the journal.
+"""gradebook: what `record_many` leaves in nbgrader's tables and in the journal.
 
 nbgrader's view is read back the way nbgrader itself reads it: a fresh `Gradebook` (as
 `nbgrader export` or the formgrader would open one) and its own objects and totals.
@@ -135,9 +135,9 @@ def test_record_sets_each_auto_score_to_its_item_score_and_rerecord_replaces_it(
 ) -> None:
     spec = course.assignment(A)
     first = make_result(spec, "ada", {"softmax": 1.5, "quiz.max_shift": 0.0})
-    store.record(first, spec)
+    store.record_many([first], spec)
     again = make_result(spec, "ada", {"softmax": 3.0, "mse": 0.5})
-    store.record(again, spec)
+    store.record_many([again], spec)
 
     item_of = {i.grade_id: i.name for i in spec.items} | {q.grade_id: q.item for q in spec.quiz}
     scores = {i.item: i.score for i in again.items}
@@ -170,7 +170,7 @@ def test_a_new_student_gets_the_rows_nbgrader_itself_would_create(course: Course
                 g.needs_manual_grade = False
         gb.db.commit()
 
-    store.record(result, spec)
+    store.record_many([result], spec)
 
     view = nbgrader_view(course)
     ours = {k[1:]: v for k, v in view["grades"].items() if k[0] == "newcomer"}
@@ -204,10 +204,10 @@ def test_record_many_equals_recording_one_by_one(
             make_result(spec, "cy", {"predict": 0.0, "quiz.batch_shape": 0.0}),
             make_result(spec, "dot"),
         ]
-        store.record(earlier, spec)
+        store.record_many([earlier], spec)
         for result in batch:
-            store.record(result, spec)
-        other_store.record(earlier, spec)
+            store.record_many([result], spec)
+        other_store.record_many([earlier], spec)
         other_store.record_many(batch, spec)
 
         def strip_ids(view: dict[str, Any]) -> dict[str, Any]:
@@ -235,7 +235,7 @@ def test_the_journal_holds_items_cells_and_the_run_and_rerecord_replaces_them(
 ) -> None:
     spec = course.assignment(A)
     first = make_result(spec, "fay", {"softmax": 1.0})
-    store.record(first, spec)
+    store.record_many([first], spec)
     view = journal_view(store)
     assert [r["item"] for r in view["items"]] == spec.item_names()
     row = view["items"][0]
@@ -272,7 +272,7 @@ def test_the_journal_holds_items_cells_and_the_run_and_rerecord_replaces_them(
     ]
 
     shorter = GradeResult("fay", A, "1" * 64, spec.suite_sha256, first.items[:2], status="error", message="x")
-    store.record(shorter, spec)
+    store.record_many([shorter], spec)
     view = journal_view(store)
     assert [r["item"] for r in view["items"]] == spec.item_names()[:2]
     assert view["cells"] == []
@@ -287,14 +287,14 @@ def test_a_manual_score_still_wins_and_still_needs_review_after_a_regrade(
     course: Course, store: GradeStore
 ) -> None:
     spec = course.assignment(A)
-    store.record(make_result(spec, "gil", {"mse": 0.0}), spec)
+    store.record_many([make_result(spec, "gil", {"mse": 0.0})], spec)
     with nbgrader_book(course) as gb:
         (name,) = [nb.name for nb in gb.find_assignment(A).notebooks]
         grade = gb.find_grade("test_mse", name, A, "gil")
         grade.manual_score = 1.0
         grade.needs_manual_grade = False  # what the formgrader does when a grader saves a score
         gb.db.commit()
-    store.record(make_result(spec, "gil", {"mse": 2.0}), spec)
+    store.record_many([make_result(spec, "gil", {"mse": 2.0})], spec)
     with nbgrader_book(course) as gb:
         grade = gb.find_grade("test_mse", name, A, "gil")
         assert (grade.auto_score, grade.manual_score, grade.score) == (2.0, 1.0, 1.0)
@@ -306,13 +306,13 @@ def test_a_grade_row_missing_from_an_existing_submission_is_made_again(
     course: Course, store: GradeStore
 ) -> None:
     spec = course.assignment(A)
-    store.record(make_result(spec, "hal"), spec)
+    store.record_many([make_result(spec, "hal")], spec)
     with store.engine.begin() as conn:
         conn.execute(
             sa.text("DELETE FROM grade WHERE cell_id IN (SELECT id FROM base_cell WHERE name = 'test_mse')")
         )
     assert store.nbgrader_totals(A) == {"hal": spec.max_points - 2.0}
-    store.record(make_result(spec, "hal"), spec)
+    store.record_many([make_result(spec, "hal")], spec)
     assert store.nbgrader_totals(A) == {"hal": spec.max_points}
     assert len(nbgrader_view(course)["grades"]) == len(spec.grade_ids())
 
@@ -338,7 +338,7 @@ def test_a_failed_journal_write_leaves_nbgrader_untouched_too(
 def test_an_unreleased_assignment_is_a_course_error(course: Course, store: GradeStore) -> None:
     spec = course.assignment("ps1-neurons")
     with pytest.raises(CourseError) as caught:
-        store.record(make_result(spec, "kim"), spec)
+        store.record_many([make_result(spec, "kim")], spec)
     assert str(caught.value) == (
         f"ps1-neurons is not in the gradebook ({course.db_url}); run `autograder release ps1-neurons` first."
     )

@@ -113,11 +113,11 @@ def test_frames_round_trip_and_refuse_oversized_headers():
     a, b = socket.socketpair()
     with a, b:
         protocol.send_frame(a, {"op": "x"}, [b"abc", b""])
-        header, blobs = protocol.recv_frame(b)
+        header, blobs = protocol.FrameReader(b, chunk=0).recv()
         assert header["op"] == "x" and blobs == [b"abc", b""]
         a.sendall(protocol._HEAD.pack(protocol.MAX_HEADER_BYTES + 1))
         with pytest.raises(ProtocolError, match="over the limit"):
-            protocol.recv_frame(b)
+            protocol.FrameReader(b, chunk=0).recv()
 
 
 @settings(max_examples=40, deadline=None)

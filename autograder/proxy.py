@@ -1,0 +1,170 @@
+"""What a hidden check holds: the `student` proxy into a worker, and the `ref` reference.
+
+Calling `student.softmax(z)` sends `z` to the student's worker as `.npy` bytes, within that
+function's time budget, and returns the answer as plain data, or raises a `StudentFailure`
+saying why there is none. `ref.softmax(z)` runs the reference solution on the chosen backend
+and returns NumPy values. The hidden suites import these names from `autograder.judge`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from autograder.course import AssignmentSpec
+from autograder.diagnose import show
+from autograder.protocol import FuncRef
+from autograder.reference import backend as backends
+from autograder.reference import np_ref, xp_ref
+from autograder.sandbox import CallReply, StudentProcess
+
+
+def builtin(name: str) -> FuncRef:
+    """A course activation (relu, sigmoid, tanh, identity) to pass to a student function."""
+    return FuncRef(name, "builtin")
+
+
+def own(name: str) -> FuncRef:
+    """The student's own function `name`, to pass to another of their functions."""
+    return FuncRef(name, "student")
+
+
+class StudentFailure(Exception):
+    """A call that gave no answer; `kind` is the outcome kind, `message` is for the student."""
+
+    kind = "error"
+    diagnosis = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class StudentRaised(StudentFailure):
+    """The student's function raised; `ename` is the exception's type name."""
+
+    def __init__(self, message: str, ename: str, evalue: str) -> None:
+        super().__init__(message)
+        self.ename = ename
+        self.evalue = evalue
+
+
+class StudentMissing(StudentFailure):
+    kind = "missing"
+    diagnosis = "missing"
+
+
+class StudentTimeout(StudentFailure):
+    kind = "timeout"
+    diagnosis = "timeout"
+
+
+class StudentCrashed(StudentFailure):
+    """The call ended the worker process, or its answer was not plain data."""
+
+
+def _call_text(name: str, args: Sequence[Any], kwargs: dict[str, Any]) -> str:
+    """`softmax([1., 2.] (shape (2,)))`: a call as a student's message names it (failures only)."""
+    return f"{name}({_describe_args(args, kwargs)})"
+
+
+def _describe_args(args: Sequence[Any], kwargs: dict[str, Any]) -> str:
+    parts = [show(a, limit=50) if not isinstance(a, FuncRef) else a.name for a in args]
+    parts += [f"{k}={show(v, limit=30)}" for k, v in kwargs.items()]
+    return ", ".join(parts)
+
+
+class StudentProxy:
+    """Calls into one student's worker, within each function's time budget."""
+
+    def __init__(self, process: StudentProcess | None, spec: AssignmentSpec, start_error: str = "") -> None:
+        self._process = process
+        self._start_error = start_error
+        self._budget = {i.name: i.timeout_s for i in spec.items}
+        self._call_timeout = {i.name: i.call_timeout_s for i in spec.items}
+        self._spent: dict[str, float] = defaultdict(float)
+        self._timed_out: set[str] = set()
+        self.last: CallReply | None = None
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args, **kwargs: self.call(name, *args, **kwargs)
+
+    def spent_s(self, name: str) -> float:
+        return self._spent[name]
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Call the student's `name`; return plain data or raise a StudentFailure."""
+        if self._process is None:
+            raise StudentCrashed(
+                f"{_call_text(name, args, kwargs)}: the notebook could not be run ({self._start_error})."
+            )
+        budget = self._budget.get(name, 20.0)
+        left = budget - self._spent[name]
+        if name in self._timed_out or left <= 0:
+            raise StudentTimeout(
+                f"{name}: stopped after {budget:g} s in total (time limit). "
+                "Check that it finishes quickly; loops over large inputs can be slow."
+            )
+        timeout = min(left, self._call_timeout.get(name, 10.0))
+        start = time.monotonic()
+        reply = self._process.call(name, args, kwargs, timeout_s=timeout)
+        self._spent[name] += time.monotonic() - start
+        self.last = reply
+        if reply.ok:
+            return reply.value
+        call = _call_text(name, args, kwargs)  # formatted only now: most calls succeed
+        if reply.kind == "missing" or reply.ename == "NotImplementedError":
+            raise StudentMissing(f"{name}: not written yet (no function {name}, or still the stub).")
+        if reply.kind == "timeout":
+            self._timed_out.add(name)
+            raise StudentTimeout(
+                f"{call}: no answer within {timeout:g} s (time limit). Check that it terminates."
+            )
+        if reply.kind == "raised":
+            where = f" (line {reply.line} of its cell)" if reply.line else ""
+            raise StudentRaised(
+                f"{call} raised {reply.ename}: {reply.evalue}{where}.",
+                reply.ename,
+                reply.evalue,
+            )
+        if reply.kind == "crashed":
+            raise StudentCrashed(f"{call}: {reply.evalue}.")
+        raise StudentCrashed(f"{call}: returned something that is not plain data ({reply.evalue}).")
+
+    def get(self, name: str) -> CallReply:
+        if self._process is None:
+            return CallReply(False, kind="crashed", evalue=self._start_error)
+        return self._process.get(name, timeout_s=5.0)
+
+
+class Reference:
+    """Reference solutions on one backend; NumPy in, NumPy out."""
+
+    def __init__(self, backend: backends.Backend) -> None:
+        self.backend = backend
+
+    def _function(self, ref: FuncRef) -> Callable[..., Any]:
+        module: Any = np_ref if self.backend.name == "numpy" else xp_ref
+        return getattr(module, ref.name) if ref.name != "identity" else (lambda z: z)
+
+    def _swap(self, value: Any) -> Any:
+        if isinstance(value, FuncRef):
+            return self._function(value)
+        if isinstance(value, list | tuple):
+            return type(value)(self._swap(v) for v in value)
+        return value
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if self.backend.name == "numpy" or not hasattr(xp_ref, name):
+            fn = getattr(np_ref, name)
+            return lambda *a, **k: fn(*self._swap(a), **{key: self._swap(v) for key, v in k.items()})
+        xfn = getattr(xp_ref, name)
+        return lambda *a, **k: backends.call_on_backend(
+            self.backend, xfn, *self._swap(a), **{key: self._swap(v) for key, v in k.items()}
+        )
