@@ -25,7 +25,7 @@ from typing import Any
 
 import autograder
 from autograder.course import load_course
-from autograder.errors import AutograderError, CourseError, UsageError
+from autograder.errors import AutograderError, UsageError
 from autograder.jail import Limits
 from autograder.lifetime import die_with_parent
 from autograder.models import GradeResult, Submission
@@ -134,17 +134,11 @@ def _judge_process(job: JudgeJob, slot: int, tasks: Any, results: Any, parent: i
     try:
         _judge(job, next_pair, lambda r: results.put(("result", r)), slot=slot)
         results.put(("done", None))
-    except AutograderError as exc:
-        results.put(("fatal", f"{type(exc).__name__}:{exc}"))
+    except AutograderError as exc:  # the parent raises it as it is (its class and message)
+        results.put(("fatal", exc))
     except BaseException as exc:  # report a judge's crash to the parent instead of hanging it
         log.exception("judge process failed")
-        results.put(("fatal", f"RuntimeError:a judge process failed: {type(exc).__name__}: {exc}"))
-
-
-def _raise_fatal(text: str) -> None:
-    kind, _, message = text.partition(":")
-    error = {"CourseError": CourseError, "UsageError": UsageError}.get(kind, AutograderError)
-    raise error(message)
+        results.put(("fatal", AutograderError(f"a judge process failed: {type(exc).__name__}: {exc}")))
 
 
 class LocalPool:
@@ -202,7 +196,7 @@ class LocalPool:
             elif kind == "done":
                 finished += 1
             else:
-                _raise_fatal(payload)
+                raise payload
 
     def _stop_feeding(self) -> None:
         if not self._fed:

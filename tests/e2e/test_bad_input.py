@@ -10,6 +10,7 @@ import nbformat
 import pytest
 
 from autograder import batch
+from autograder.errors import CourseError
 
 pytestmark = pytest.mark.slow
 
@@ -72,3 +73,24 @@ def test_a_batch_of_bad_notebooks_is_all_rows_and_nothing_crashes(course, submit
         assert text in result.items[0].message, (student, result.items[0].message)
     csv_text = (course.reports_dir / "ps4-softmax" / "scores.csv").read_text()
     assert "caf\ufffd" in csv_text
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ("def test_broken(student:\n", "syntax error on line 1"),
+        (
+            'import pytest\n\n@pytest.mark.item("nope")\ndef test_x(student):\n    pass\n',
+            "'nope', which is not an item",
+        ),
+    ],
+)
+def test_a_broken_hidden_suite_is_a_course_error_naming_the_file(course, submit, workers, change, reason):
+    """In this process or from forked judges, the same error class and message reach the user."""
+    submit("ada")
+    submit("bob")
+    (course.assignments_dir / "ps4-softmax" / "test_broken.py").write_text(change)
+    with pytest.raises(CourseError, match="test_broken.py") as caught:
+        batch.grade(course, "ps4-softmax", workers=workers)
+    assert reason in str(caught.value)
