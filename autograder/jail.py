@@ -13,6 +13,11 @@ reported back so the judge can say once per batch what was not isolated:
    filled with a copy, so whatever the worker writes vanishes with it), a scrubbed environment;
 4. resource limits: CPU seconds, address space, file size, open files, processes, no core;
 5. as root: drop to a per-worker unprivileged uid with no groups.
+
+The mounts that are the same for every worker of a judge (the hidden course paths, the
+interpreter exposed under a private home) can be made once, by the zygote as root, in a mount
+namespace of its own (`confine_shared`): each worker's namespace starts as a copy of it, which
+costs far less than mounting them again in every fork.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import resource
 import shutil
 import stat
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +93,14 @@ class JailSpec:
         )
 
 
+@dataclass(frozen=True)
+class Shared:
+    """What the zygote confined once for all its workers (`confine_shared`)."""
+
+    hidden: frozenset[str] = frozenset()  # paths already hidden in the zygote's mount namespace
+    exposed: bool = False  # the interpreter is reachable from a private home already
+
+
 @dataclass
 class Isolation:
     """What the jail achieved (reported to the judge; never trusted for scores)."""
@@ -107,7 +121,47 @@ def _check(rc: int, what: str) -> None:
         raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
-def _enter_namespaces(libc: ctypes.CDLL, spec: JailSpec, iso: Isolation) -> None:
+def confine_shared(hide: Sequence[str], expose: Sequence[str]) -> Shared:
+    """In the zygote, as root: a mount namespace of its own that hides `hide` and exposes the
+    interpreter, for every worker it forks to copy. What could not be done there is left to
+    each worker (`confine` does whatever `Shared` does not cover), so this never fails.
+    """
+    if os.geteuid() != 0:  # without root, each worker does it all in its own user namespace
+        return Shared()
+    libc = _libc()
+    hidden: set[str] = set()
+    exposed = False
+    try:
+        _check(libc.unshare(CLONE_NEWNS), "unshare")
+        _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+        _expose_interpreter(libc, tuple(expose))
+        exposed = True
+        for path, is_dir in _existing(hide).items():
+            _hide(libc, path, is_dir)
+            hidden.add(path)
+    except OSError:
+        pass
+    return Shared(frozenset(hidden), exposed)
+
+
+def _existing(paths: Sequence[str]) -> dict[str, bool]:
+    """The paths that exist now, each with whether it is a directory."""
+    return {path: os.path.isdir(path) for path in paths if os.path.lexists(path)}
+
+
+def _hide(libc: ctypes.CDLL, path: str, is_dir: bool) -> None:
+    """An empty read-only tmpfs over a directory, /dev/null over a file."""
+    raw = os.fsencode(path)
+    if is_dir:
+        rc = libc.mount(
+            b"tmpfs", raw, b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, b"size=4k,mode=0"
+        )
+    else:
+        rc = libc.mount(b"/dev/null", raw, None, MS_BIND, None)
+    _check(rc, f"hide {path}")
+
+
+def _enter_namespaces(libc: ctypes.CDLL, spec: JailSpec, iso: Isolation, shared: Shared) -> None:
     flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC
     if os.geteuid() != 0:
         # An unprivileged user namespace makes us root inside it, allowed to mount.
@@ -123,9 +177,10 @@ def _enter_namespaces(libc: ctypes.CDLL, spec: JailSpec, iso: Isolation) -> None
         _check(libc.unshare(flags), "unshare")
     _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
     iso.namespaces = True
-    if os.geteuid() == 0 and spec.drop_privileges:
+    if os.geteuid() == 0 and spec.drop_privileges and not shared.exposed:
         _expose_interpreter(libc, spec.expose)
-    hide = {path: os.path.isdir(path) for path in spec.hide if os.path.lexists(path)}
+    iso.hidden += sum(path in shared.hidden for path in spec.hide)
+    hide = _existing([path for path in spec.hide if path not in shared.hidden])
     scratch = os.open(spec.scratch, os.O_RDONLY | os.O_DIRECTORY)
     try:
         _private_temp_dirs(libc, (spec.scratch, *spec.expose))
@@ -137,14 +192,7 @@ def _enter_namespaces(libc: ctypes.CDLL, spec: JailSpec, iso: Isolation) -> None
             os.makedirs(path if is_dir else os.path.dirname(path), mode=0o755, exist_ok=True)
             if not is_dir:
                 open(path, "a").close()
-        raw = os.fsencode(path)
-        if is_dir:
-            rc = libc.mount(
-                b"tmpfs", raw, b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, b"size=4k,mode=0"
-            )
-        else:
-            rc = libc.mount(b"/dev/null", raw, None, MS_BIND, None)
-        _check(rc, f"hide {path}")
+        _hide(libc, path, is_dir)
         iso.hidden += 1
 
 
@@ -290,14 +338,15 @@ def scrubbed_environment(home: str) -> dict[str, str]:
     }
 
 
-def confine(spec: JailSpec) -> Isolation:
-    """Confine this process as `spec` says; return what was achieved."""
+def confine(spec: JailSpec, shared: Shared = Shared()) -> Isolation:
+    """Confine this process as `spec` says, on top of what its zygote `shared`; return what
+    was achieved."""
     iso = Isolation()
     was_root = os.geteuid() == 0  # inside a user namespace we would look like root
     os.setsid()
     if spec.namespaces:
         try:
-            _enter_namespaces(_libc(), spec, iso)
+            _enter_namespaces(_libc(), spec, iso, shared)
         except OSError as exc:
             iso.notes.append(f"no namespaces ({exc.strerror}): network and course files not hidden")
     os.chdir(spec.scratch)

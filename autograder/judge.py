@@ -45,7 +45,7 @@ from autograder.proxy import (
     builtin,
     own,
 )
-from autograder.sandbox import StudentProcess, WorkerLost, Zygote, jail_spec
+from autograder.sandbox import StudentProcess, WorkerLost, Zygote, hidden_paths, jail_spec
 
 log = logging.getLogger(__name__)
 
@@ -449,6 +449,7 @@ def grade_stream(
     except (OSError, NotebookError) as exc:
         raise CourseError(f"{course.source_notebook(spec.assignment_id)}: cannot be read ({exc}).") from None
     zygote.prepare([c.source for c in release_cells if c.cell_type == "code"])
+    zygote.share(hidden_paths(course.hidden_paths()))
     exhausted = False
     pulled = 0
 

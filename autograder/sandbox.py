@@ -134,6 +134,13 @@ class Zygote:
             if len(request) < MAX_PREPARED_BYTES:  # one control message each; larger ones are rare
                 self._ctrl.send(request)
 
+    def share(self, hide: Sequence[str]) -> None:
+        """Have the zygote make the mounts every worker needs once, hiding `hide` (as root; see
+        `jail.confine_shared`). Workers hide whatever it could not."""
+        request = json.dumps({"share": list(hide)}).encode()
+        if len(request) < MAX_PREPARED_BYTES:  # one control message; each worker hides a longer list
+            self._ctrl.send(request)
+
     def close(self) -> None:
         self._ctrl.close()
         try:
@@ -446,14 +453,20 @@ def jail_spec(scratch: Path, *, hide: Sequence[Path], limits: Limits | None = No
     # live judges differ; pid_max <= 2**22 keeps it below 2**32 - 1): the processes and files of
     # one student are out of another's reach, and killing one uid never hits another student.
     uid = 1_000_000 + os.getpid() * 1000 + serial % 1000
+    limits = limits or Limits()
+    return JailSpec(scratch=str(scratch), limits=limits, uid=uid, hide=hidden_paths(hide))
+
+
+def hidden_paths(hide: Sequence[Path]) -> tuple[str, ...]:
+    """What a worker must not see: `hide`, compiled copies of hidden modules, and (run from a
+    checkout) everything beside the package."""
     hidden = [str(p) for p in hide]
     # Compiled copies of hidden modules (autograder/__pycache__/judge.*.pyc) hide with them.
     for path in hide:
         if path.suffix == ".py":
             hidden += [str(c) for c in path.parent.glob(f"__pycache__/{path.stem}.*.pyc")]
     hidden += _checkout_paths()
-    limits = limits or Limits()
-    return JailSpec(scratch=str(scratch), limits=limits, uid=uid, hide=tuple(dict.fromkeys(hidden)))
+    return tuple(dict.fromkeys(hidden))
 
 
 def _interpreter_dirs() -> set[Path]:

@@ -14,6 +14,7 @@ import builtins
 import contextlib
 import dataclasses
 import functools
+import gc
 import json
 import os
 import signal
@@ -28,7 +29,7 @@ import numpy as np
 
 from autograder import protocol
 from autograder.activations import BY_NAME
-from autograder.jail import JailSpec, confine, interpreter_paths
+from autograder.jail import JailSpec, Shared, confine, confine_shared, interpreter_paths
 from autograder.lifetime import die_with_parent
 
 # Bound now, before student code can rebind names in builtins or in this module's globals.
@@ -276,8 +277,8 @@ def _close_figures() -> None:
             plt.close("all")
 
 
-def _child(chan: socket.socket, spec: JailSpec) -> None:
-    """Confine this fresh fork, then serve the judge on `chan`."""
+def _child(chan: socket.socket, spec: JailSpec, shared: Shared) -> None:
+    """Confine this fresh fork (on top of what the zygote `shared`), then serve the judge on `chan`."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     keep = chan.fileno()
@@ -290,7 +291,7 @@ def _child(chan: socket.socket, spec: JailSpec) -> None:
     sys.stdout = _CappedText(OUTPUT_CAP_CHARS)
     sys.stderr = _CappedText(OUTPUT_CAP_CHARS)
     parent = os.getppid()
-    iso = confine(spec)
+    iso = confine(spec, shared)
     die_with_parent(parent)  # after confine: changing uid clears the parent-death signal
     protocol.send_frame(
         chan,
@@ -334,10 +335,16 @@ def _prepare(source: str) -> None:
 
 
 def zygote(control: socket.socket) -> None:
-    """Fork a confined worker per request on `control` until it closes."""
+    """Fork a confined worker per request on `control` until it closes.
+
+    Requests: `prepare` (compile a released cell ahead), `share` (the mounts every worker
+    needs, made once: `jail.confine_shared`), and a jail spec with a socket to fork a worker.
+    """
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     die_with_parent()
     _warm_up()
+    expose = tuple(interpreter_paths())
+    shared: Shared | None = None
     control.send(json.dumps({"ev": "zygote-ready", "pid": os.getpid()}).encode())
     while True:
         try:
@@ -350,16 +357,23 @@ def zygote(control: socket.socket) -> None:
         if "prepare" in request:
             _prepare(str(request["prepare"]))
             continue
+        if "share" in request:
+            if shared is None:  # once: a second namespace would nest inside the first
+                shared = confine_shared([str(p) for p in request["share"]], expose)
+            continue
         if not fds:
             continue
         chan = socket.socket(fileno=fds[0])
+        # Untracked by the collector from now on, so that a worker's collections do not write
+        # to (and so copy) every page of objects it inherited.
+        gc.freeze()
         pid = os.fork()
         if pid == 0:
             code = 0
             try:
                 control.close()
                 spec = JailSpec.from_json(request["jail"])
-                _child(chan, dataclasses.replace(spec, expose=tuple(interpreter_paths())))
+                _child(chan, dataclasses.replace(spec, expose=expose), shared or Shared())
             except _BaseException:
                 code = 70
                 with contextlib.suppress(_BaseException):
