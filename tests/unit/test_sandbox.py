@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import autograder
 from autograder.jail import Limits
 from autograder.protocol import FuncRef
 from autograder.sandbox import StudentProcess, Zygote, jail_spec
@@ -126,6 +130,31 @@ def test_no_network_no_course_and_another_uid(zygote, tmp_path):
         assert p.get("uid", timeout_s=5).value not in (0, os.getuid())
     finally:
         p.close()
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="the zygote mounts once only as root")
+def test_what_the_zygote_hides_once_stays_hidden_from_every_worker(tmp_path):
+    # Where nothing else hides it: not in a temp dir (each worker gets an empty /tmp), not beside
+    # the package in a checkout (hidden as a whole), but inside the package, which workers read.
+    package = Path(autograder.__file__).resolve().parent
+    if not os.access(package, os.W_OK):
+        pytest.skip("the package folder is read-only here")
+    secret = Path(tempfile.mkdtemp(prefix=".test-hidden-", dir=package))
+    try:
+        secret.chmod(0o755)  # readable by anyone: only the mount may keep a worker out
+        (secret / "key.txt").write_text("answers")
+        read = f"try:\n    seen = open({str(secret / 'key.txt')!r}).read()\nexcept OSError as e:\n    seen = e.errno"
+        with Zygote() as z:
+            z.share([str(secret)])
+            for _ in range(2):  # each fork starts from the zygote's namespace, not from the last one's
+                p = start(z, tmp_path, [read])  # the worker itself is asked to hide nothing
+                try:
+                    assert p.get("seen", timeout_s=5).value == errno.EACCES  # an empty tmpfs of mode 0
+                finally:
+                    p.close()
+        assert (secret / "key.txt").read_text() == "answers"  # the grader still sees it
+    finally:
+        shutil.rmtree(secret)
 
 
 def test_memory_limit_turns_a_huge_allocation_into_an_error(zygote, tmp_path):
