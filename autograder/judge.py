@@ -12,6 +12,7 @@ and suite always give the same row.
 from __future__ import annotations
 
 import copy
+import gc
 import logging
 import os
 import shutil
@@ -20,11 +21,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pytest
-from _pytest.runner import runtestprotocol
 
 from autograder import quiz as quizzes
 from autograder.course import AssignmentSpec, Course
@@ -97,6 +97,29 @@ class ExampleCache:
         return self._examples[key]
 
 
+_IMMUTABLE = (int, float, complex, bool, str, bytes, type(None))
+
+
+def _fresh(value: Any) -> Any:
+    """A copy of a recorded example that a check may change freely.
+
+    Examples are arrays, numbers and containers of them; this copies those ten times faster
+    than `copy.deepcopy`, which a replay pays for every example of every student.
+    """
+    kind = type(value)
+    if kind is np.ndarray:
+        return value.copy()
+    if kind in _IMMUTABLE:
+        return value
+    if kind is tuple:
+        return tuple(_fresh(v) for v in value)
+    if kind is list:
+        return [_fresh(v) for v in value]
+    if kind is dict:
+        return {k: _fresh(v) for k, v in value.items()}
+    return copy.deepcopy(value)
+
+
 @dataclass
 class Subject:
     """One submission in the chunk, with the cells to run and its recorded outcomes."""
@@ -118,10 +141,13 @@ def _input_size(value: Any) -> int:
     return 1
 
 
-def _outcome(item: str, weight: float, excinfo: pytest.ExceptionInfo[BaseException] | None) -> CheckOutcome:
-    if excinfo is None:
+#: What ends the whole session rather than one check, as in pytest's runner.
+_PASS_THROUGH = (KeyboardInterrupt, pytest.exit.Exception)
+
+
+def _outcome(item: str, weight: float, exc: BaseException | None) -> CheckOutcome:
+    if exc is None:
         return CheckOutcome(item, True, weight)
-    exc = excinfo.value
     if isinstance(exc, Misconception):
         return CheckOutcome(
             item, False, weight, "misconception", exc.diagnosis, exc.message, exc.failing_input
@@ -234,48 +260,48 @@ class JudgePlugin:
             self.fatal = str(exc)
             return True
         self.on_start()
+        # The suite, pytest and the examples live as long as the judge: leave them out of every
+        # later collection, which then looks only at what grading one notebook allocated.
+        gc.freeze()
+        checks = [(item, *self._item_of(item)) for item in items]
         while (subject := self.next_subject()) is not None:
             self.current = subject
-            for i, item in enumerate(items):
-                nextitem = items[i + 1] if i + 1 < len(items) else None
-                runtestprotocol(item, log=False, nextitem=nextitem)
+            for i, (item, name, weight) in enumerate(checks):
+                self._check(item, name, weight, items[i + 1] if i + 1 < len(items) else None)
             self.current = None
         return True
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
-        """Record the check's outcome, and hand pytest a bare report.
+    def _check(self, item: pytest.Item, name: str, weight: float, nextitem: pytest.Item | None) -> None:
+        """Set up, call and tear down one check as pytest's runner does, and record its outcome.
 
-        The outcome comes from the exception itself; pytest's own report would render a
-        traceback (about 17 ms a failure) that nobody reads and no student may see.
+        pytest's own protocol wraps each of the three phases in hooks that build reports, render
+        tracebacks (about 17 ms a failure) and capture output, none of which anybody reads here
+        and none of which a student may see; the outcome comes from the exception itself.
         """
-        excinfo = call.excinfo
-        skipped = excinfo is not None and excinfo.errisinstance(pytest.skip.Exception)
-        # A skipped check (say, torch absent) counts for nothing.
-        if (
-            self.current is not None
-            and not skipped
-            and (call.when == "call" or (call.when == "setup" and excinfo is not None))
-        ):
-            name, weight = self._item_of(item)
-            self.current.outcomes.append(_outcome(name, weight, excinfo))
-        outcome: Literal["passed", "failed", "skipped"] = "passed"
-        longrepr: tuple[str, int, str] | str | None = None
-        if skipped:
-            outcome, longrepr = "skipped", (str(item.path), 0, "skipped")
-        elif excinfo is not None:
-            outcome, longrepr = "failed", excinfo.typename
-        return pytest.TestReport(
-            item.nodeid,
-            item.location,
-            {},
-            outcome,
-            longrepr,
-            "setup" if call.when == "collect" else call.when,  # makereport never sees collect
-            duration=call.duration,
-            start=call.start,
-            stop=call.stop,
-        )
+        skipped, error = False, None
+        function = item if isinstance(item, pytest.Function) else None
+        if function is not None:
+            function._initrequest()  # a fresh request: fixture values come from this student's setup
+        try:
+            item.ihook.pytest_runtest_setup(item=item)  # skip marks, then fixtures
+            item.runtest()
+        except _PASS_THROUGH:
+            raise
+        except pytest.skip.Exception:  # a skipped check (say, torch absent) counts for nothing
+            skipped = True
+        except BaseException as exc:  # as in pytest, SystemExit from a check is its failure
+            error = exc
+        if not skipped and self.current is not None:
+            self.current.outcomes.append(_outcome(name, weight, error))
+        try:
+            item.ihook.pytest_runtest_teardown(item=item, nextitem=nextitem)
+        except _PASS_THROUGH:
+            raise
+        except BaseException:  # a fixture that cannot tear down grades nothing
+            log.exception("tearing down %s failed", item.nodeid)
+        if function is not None:  # as pytest's runner: the values this check saw go with its teardown
+            function._request = False  # type: ignore[assignment]
+            function.funcargs = {}
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
@@ -287,7 +313,7 @@ class JudgePlugin:
         failures: list[tuple[int, int, Exception]] = []
         for args, drawn in self.examples.examples(pyfuncitem, fixtures):
             try:
-                handle.inner_test(*copy.deepcopy(args), **funcargs, **copy.deepcopy(drawn))
+                handle.inner_test(*_fresh(args), **funcargs, **_fresh(drawn))
             except (StudentMissing, StudentTimeout, StudentCrashed):
                 raise  # the same for every input: no need to try the others
             except Exception as exc:
@@ -308,27 +334,34 @@ class JudgePlugin:
         start = time.monotonic()
         self._serial += 1
         scratch = Path(tempfile.mkdtemp(prefix="s-", dir=self.scratch_root))
-        _copy_submission_files(subject.submission.path.parent, scratch)
-        spec = jail_spec(scratch, hide=self.hidden, limits=self.limits, serial=self._serial)
         process = StudentProcess(
             self.zygote,
-            spec,
+            jail_spec(scratch, hide=self.hidden, limits=self.limits, serial=self._serial),
             [(i, s) for i, s, _ in subject.cells],
             cell_timeout_s=self.spec.cell_timeout_s,
             total_timeout_s=self.spec.notebook_timeout_s,
         )
+        broken = False
         try:
+            _copy_submission_files(subject.submission.path.parent, scratch)
             process.start()
             proxy = StudentProxy(process, self.spec)
             self._warn_if_not_isolated(process)
-        except WorkerLost as lost:
+        except WorkerLost as lost:  # the notebook itself ended every worker
             proxy = StudentProxy(None, self.spec, start_error=lost.reason)
+        except Exception:  # no worker to grade it in (a jail that fails, a full disk): ours to fix
+            log.exception("could not start grading %s", subject.submission.student_id)
+            proxy = StudentProxy(None, self.spec, start_error="the grader could not start")
+            broken = True
         try:
             yield proxy
         finally:
             try:
                 try:
-                    result = self._finish(subject, proxy, process, time.monotonic() - start)
+                    if broken:
+                        result = error_result(subject.submission, self.spec, INTERNAL_ERROR)
+                    else:
+                        result = self._finish(subject, proxy, process, time.monotonic() - start)
                 except Exception:  # a grader's bug must cost this row its detail, never the row
                     log.exception("could not finish grading %s", subject.submission.student_id)
                     result = error_result(subject.submission, self.spec, INTERNAL_ERROR)
@@ -520,6 +553,9 @@ def _pytest_args(spec: AssignmentSpec) -> list[str]:
         "-p",
         "no:stepwise",
         "--import-mode=importlib",
+        # Plugins installed beside the grader (pytest-timeout, anyio, Hypothesis's own) add
+        # hooks to every check of every student; a suite uses pytest and our two fixtures only.
+        "--disable-plugin-autoload",
         "--capture=sys",  # never touch fds 1 and 2: a Dask worker's logging lives there
         "-p",
         "no:unraisableexception",  # it runs gc.collect() at every session end (~0.25 s)

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from autograder import batch, judge, synth
+from autograder import batch, judge, sandbox, synth
 from autograder.course import load_course
 from autograder.errors import UsageError
 from autograder.gradebook import grade_lock
@@ -94,10 +94,6 @@ def test_a_changed_suite_regrades_an_unchanged_notebook(course, submit):
     assert batch.grade(course, "ps4-softmax", workers=1).graded == 1
 
 
-def _judge_plugin(item) -> judge.JudgePlugin:
-    return next(p for p in item.config.pluginmanager.get_plugins() if isinstance(p, judge.JudgePlugin))
-
-
 def test_a_grader_bug_finishing_one_notebook_costs_only_that_row(course, submit, monkeypatch):
     for student in ("ada", "bob", "cy"):
         submit(student)
@@ -116,20 +112,41 @@ def test_a_grader_bug_finishing_one_notebook_costs_only_that_row(course, submit,
         assert rows[other].status == "graded" and rows[other].score == rows[other].max_score
 
 
+def test_a_worker_that_cannot_be_started_costs_only_that_row(course, submit, monkeypatch):
+    """A jail that fails (the grader's trouble, not the notebook's) is an error row, never a lost one."""
+    for student in ("ada", "bob", "cy"):
+        submit(student)
+    begin = sandbox.StudentProcess.start
+    starts = []
+
+    def second_fails(process):
+        starts.append(process)
+        if len(starts) == 2:  # bob's: students are graded in order, one judge
+            raise RuntimeError("a worker could not be confined: mount: permission denied")
+        return begin(process)
+
+    monkeypatch.setattr(sandbox.StudentProcess, "start", second_fails)
+    summary = batch.grade(course, "ps4-softmax", workers=1)
+    rows = {r.student_id: r for r in summary.results}
+    assert sorted(rows) == ["ada", "bob", "cy"]
+    assert rows["bob"].status == "error" and rows["bob"].message == judge.INTERNAL_ERROR
+    for other in ("ada", "cy"):
+        assert rows[other].status == "graded" and rows[other].score == rows[other].max_score
+
+
 def test_a_judge_session_that_breaks_mid_batch_is_started_again_for_the_rest(course, submit, monkeypatch):
     """pytest itself failing on one notebook (not a check: the session) costs that row only."""
     for student in ("ada", "bob", "cy"):
         submit(student)
-    protocol = judge.runtestprotocol
+    check = judge.JudgePlugin._check
 
-    def breaks_on_bob(item, *, log, nextitem):
-        plugin = _judge_plugin(item)
+    def breaks_on_bob(plugin, item, *args):
         assert plugin.current is not None
         if plugin.current.submission.student_id == "bob" and item is item.session.items[0]:
             raise RuntimeError("pytest broke")
-        return protocol(item, log=log, nextitem=nextitem)
+        return check(plugin, item, *args)
 
-    monkeypatch.setattr(judge, "runtestprotocol", breaks_on_bob)
+    monkeypatch.setattr(judge.JudgePlugin, "_check", breaks_on_bob)
     summary = batch.grade(course, "ps4-softmax", workers=1)
     rows = {r.student_id: r for r in summary.results}
     assert sorted(rows) == ["ada", "bob", "cy"]
