@@ -99,6 +99,7 @@ class Shared:
 
     hidden: frozenset[str] = frozenset()  # paths already hidden in the zygote's mount namespace
     exposed: bool = False  # the interpreter is reachable from a private home already
+    network: bool = False  # in a network namespace of its own, where no interface is up
 
 
 @dataclass
@@ -123,16 +124,25 @@ def _check(rc: int, what: str) -> None:
 
 def confine_shared(hide: Sequence[str], expose: Sequence[str]) -> Shared:
     """In the zygote, as root: a mount namespace of its own that hides `hide` and exposes the
-    interpreter, for every worker it forks to copy. What could not be done there is left to
-    each worker (`confine` does whatever `Shared` does not cover), so this never fails.
+    interpreter, and a network namespace with no interface up, for every worker it forks to
+    copy or share. What could not be done there is left to each worker (`confine` does
+    whatever `Shared` does not cover), so this never fails.
+
+    The workers of one zygote run one after another, and each is killed with every process of
+    its uid before the next starts, so a shared network namespace with nothing up carries
+    nothing from one to the next; IPC objects outlive their processes, so each worker still
+    gets an IPC namespace of its own.
     """
     if os.geteuid() != 0:  # without root, each worker does it all in its own user namespace
         return Shared()
     libc = _libc()
+    try:
+        _check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare")
+    except OSError:
+        return Shared()
     hidden: set[str] = set()
     exposed = False
     try:
-        _check(libc.unshare(CLONE_NEWNS), "unshare")
         _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
         _expose_interpreter(libc, tuple(expose))
         exposed = True
@@ -141,7 +151,7 @@ def confine_shared(hide: Sequence[str], expose: Sequence[str]) -> Shared:
             hidden.add(path)
     except OSError:
         pass
-    return Shared(frozenset(hidden), exposed)
+    return Shared(frozenset(hidden), exposed, network=True)
 
 
 def _existing(paths: Sequence[str]) -> dict[str, bool]:
@@ -162,7 +172,9 @@ def _hide(libc: ctypes.CDLL, path: str, is_dir: bool) -> None:
 
 
 def _enter_namespaces(libc: ctypes.CDLL, spec: JailSpec, iso: Isolation, shared: Shared) -> None:
-    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC
+    flags = CLONE_NEWNS | CLONE_NEWIPC
+    if not (shared.network and spec.drop_privileges):  # a worker left root could bring one up
+        flags |= CLONE_NEWNET
     if os.geteuid() != 0:
         # An unprivileged user namespace makes us root inside it, allowed to mount.
         uid, gid = os.geteuid(), os.getegid()

@@ -106,6 +106,12 @@ def test_environment_is_scrubbed_and_cwd_is_the_scratch_dir(zygote, tmp_path, mo
         p.close()
 
 
+NETWORK_PROBE = (
+    "import socket\ntry:\n    socket.create_connection(('127.0.0.1', 9), timeout=1)\n    net = 'open'\n"
+    "except OSError as e:\n    net = e.errno"
+)
+
+
 @pytest.mark.skipif(not IS_ROOT, reason="namespaces and uid drop need root here")
 def test_no_network_no_course_and_another_uid(zygote, tmp_path):
     secret = tmp_path / "course"
@@ -115,8 +121,7 @@ def test_no_network_no_course_and_another_uid(zygote, tmp_path):
         zygote,
         tmp_path,
         [
-            "import socket\ntry:\n    socket.create_connection(('127.0.0.1', 9), timeout=1)\n    net = 'open'\n"
-            "except OSError as e:\n    net = e.errno",
+            NETWORK_PROBE,
             f"import os\ntry:\n    seen = os.listdir({str(secret)!r})\nexcept PermissionError:\n    seen = 'denied'",
             "uid = os.getuid()",
             "import fractions, statistics, decimal\nstdlib = 'ok'",
@@ -124,7 +129,7 @@ def test_no_network_no_course_and_another_uid(zygote, tmp_path):
         hide=[secret],
     )
     try:
-        assert p.get("net", timeout_s=5).value == 101  # ENETUNREACH: no interface is up
+        assert p.get("net", timeout_s=5).value == errno.ENETUNREACH  # no interface is up
         assert p.get("seen", timeout_s=5).value in ([], "denied")
         assert p.get("stdlib", timeout_s=5).value == "ok"  # the interpreter stays reachable
         assert p.get("uid", timeout_s=5).value not in (0, os.getuid())
@@ -147,9 +152,10 @@ def test_what_the_zygote_hides_once_stays_hidden_from_every_worker(tmp_path):
         with Zygote() as z:
             z.share([str(secret)])
             for _ in range(2):  # each fork starts from the zygote's namespace, not from the last one's
-                p = start(z, tmp_path, [read])  # the worker itself is asked to hide nothing
+                p = start(z, tmp_path, [read, NETWORK_PROBE])  # the worker is asked to hide nothing
                 try:
                     assert p.get("seen", timeout_s=5).value == errno.EACCES  # an empty tmpfs of mode 0
+                    assert p.get("net", timeout_s=5).value == errno.ENETUNREACH  # the zygote's: none up
                 finally:
                     p.close()
         assert (secret / "key.txt").read_text() == "answers"  # the grader still sees it
