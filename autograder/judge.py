@@ -18,7 +18,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -181,6 +181,33 @@ def _outcome(item: str, weight: float, exc: BaseException | None) -> CheckOutcom
     )
 
 
+@dataclass(frozen=True)
+class Check:
+    """One collected check: its item of the assignment, its weight, and (when it needs nothing
+    but `student`, `ref` and its parameters) the parameters to call it with directly."""
+
+    item: pytest.Function
+    name: str
+    weight: float
+    direct: dict[str, Any] | None
+
+
+_OUR_FIXTURES = frozenset({"student", "ref"})
+#: Marks that pytest's setup acts on: a check that has one goes through it.
+_SETUP_MARKS = ("skip", "skipif", "xfail", "usefixtures")
+
+
+def _direct(item: pytest.Function) -> dict[str, Any] | None:
+    """The parameters of a check that needs no pytest setup at all, or None."""
+    callspec = getattr(item, "callspec", None)
+    params = dict(callspec.params) if callspec is not None else {}
+    if set(item._fixtureinfo.names_closure) - _OUR_FIXTURES - set(params):
+        return None  # other fixtures (tmp_path, a conftest's): pytest sets them up
+    if any(item.get_closest_marker(mark) is not None for mark in _SETUP_MARKS):
+        return None
+    return params
+
+
 class JudgePlugin:
     """pytest plugin: the `student` and `ref` fixtures and the outcome recorder."""
 
@@ -202,6 +229,7 @@ class JudgePlugin:
         self.spec = spec
         self.next_subject = subjects
         self.current: Subject | None = None
+        self.proxy: StudentProxy | None = None
         self.zygote = zygote
         self.reference = reference
         self.on_result = on_result
@@ -250,9 +278,10 @@ class JudgePlugin:
         """
         if self.collect_errors or self.items - self.tested:
             return True  # a broken suite grades nobody; grade_stream says why
-        items = list(session.items)
+        # Every item is a test function taking `student` (pytest_collection_modifyitems).
+        items = [item for item in session.items if isinstance(item, pytest.Function)]
         for item in items:  # draw the examples while the zygote may still be warming up
-            if isinstance(item, pytest.Function) and hasattr(item.obj, "hypothesis"):
+            if hasattr(item.obj, "hypothesis"):
                 self.examples.examples(item, list(item._fixtureinfo.argnames))
         try:
             self.zygote.wait_ready()
@@ -263,27 +292,78 @@ class JudgePlugin:
         # The suite, pytest and the examples live as long as the judge: leave them out of every
         # later collection, which then looks only at what grading one notebook allocated.
         gc.freeze()
-        checks = [(item, *self._item_of(item)) for item in items]
+        checks = [Check(item, *self._item_of(item), _direct(item)) for item in items]
         while (subject := self.next_subject()) is not None:
             self.current = subject
-            for i, (item, name, weight) in enumerate(checks):
-                self._check(item, name, weight, items[i + 1] if i + 1 < len(items) else None)
+            self._grade(subject, checks)
             self.current = None
         return True
 
-    def _check(self, item: pytest.Item, name: str, weight: float, nextitem: pytest.Item | None) -> None:
-        """Set up, call and tear down one check as pytest's runner does, and record its outcome.
+    def _grade(self, subject: Subject, checks: list[Check]) -> None:
+        """Start the student's worker, run every check against it, record the result.
 
-        pytest's own protocol wraps each of the three phases in hooks that build reports, render
-        tracebacks (about 17 ms a failure) and capture output, none of which anybody reads here
-        and none of which a student may see; the outcome comes from the exception itself.
+        Should a check end the session instead (pytest failing, an interrupt), nothing is
+        recorded here and `subject.done` stays false: `grade_stream` records the error.
         """
-        skipped, error = False, None
-        function = item if isinstance(item, pytest.Function) else None
-        if function is not None:
-            function._initrequest()  # a fresh request: fixture values come from this student's setup
+        start = time.monotonic()
+        self._serial += 1
+        scratch = Path(tempfile.mkdtemp(prefix="s-", dir=self.scratch_root))
+        process = StudentProcess(
+            self.zygote,
+            jail_spec(scratch, hide=self.hidden, limits=self.limits, serial=self._serial),
+            [(i, s) for i, s, _ in subject.cells],
+            cell_timeout_s=self.spec.cell_timeout_s,
+            total_timeout_s=self.spec.notebook_timeout_s,
+        )
         try:
-            item.ihook.pytest_runtest_setup(item=item)  # skip marks, then fixtures
+            self.proxy, broken = self._start(subject, process, scratch)
+            for i, check in enumerate(checks):
+                self._check(check, checks[i + 1].item if i + 1 < len(checks) else None)
+            try:
+                if broken:
+                    result = error_result(subject.submission, self.spec, INTERNAL_ERROR)
+                else:
+                    result = self._finish(subject, self.proxy, process, time.monotonic() - start)
+            except Exception:  # a grader's bug must cost this row its detail, never the row
+                log.exception("could not finish grading %s", subject.submission.student_id)
+                result = error_result(subject.submission, self.spec, INTERNAL_ERROR)
+            self.on_result(result)
+            subject.done = True
+        finally:
+            self.proxy = None
+            process.close()
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def _start(self, subject: Subject, process: StudentProcess, scratch: Path) -> tuple[StudentProxy, bool]:
+        """The proxy the checks call, and whether the grader (not the notebook) failed to start."""
+        try:
+            _copy_submission_files(subject.submission.path.parent, scratch)
+            process.start()
+            self._warn_if_not_isolated(process)
+            return StudentProxy(process, self.spec), False
+        except WorkerLost as lost:  # the notebook itself ended every worker
+            return StudentProxy(None, self.spec, start_error=lost.reason), False
+        except Exception:  # no worker to grade it in (a jail that fails, a full disk): ours to fix
+            log.exception("could not start grading %s", subject.submission.student_id)
+            return StudentProxy(None, self.spec, start_error="the grader could not start"), True
+
+    def _check(self, check: Check, nextitem: pytest.Item | None) -> None:
+        """Run one check against the current student and record its outcome.
+
+        A check that needs only `student`, `ref` and its parameters is called directly with
+        them. Any other goes through pytest's setup and teardown (skip marks, other fixtures),
+        as its runner would. Neither builds pytest's reports, renders tracebacks (about 17 ms a
+        failure) or captures output: nobody reads those here and no student may see them; the
+        outcome comes from the exception itself.
+        """
+        item = check.item
+        skipped, error = False, None
+        try:
+            if check.direct is not None:
+                item.funcargs = {**check.direct, "student": self.proxy, "ref": self.reference}
+            else:
+                item._initrequest()  # a fresh request: this check's fixtures are set up anew
+                item.ihook.pytest_runtest_setup(item=item)
             item.runtest()
         except _PASS_THROUGH:
             raise
@@ -292,16 +372,16 @@ class JudgePlugin:
         except BaseException as exc:  # as in pytest, SystemExit from a check is its failure
             error = exc
         if not skipped and self.current is not None:
-            self.current.outcomes.append(_outcome(name, weight, error))
-        try:
-            item.ihook.pytest_runtest_teardown(item=item, nextitem=nextitem)
-        except _PASS_THROUGH:
-            raise
-        except BaseException:  # a fixture that cannot tear down grades nothing
-            log.exception("tearing down %s failed", item.nodeid)
-        if function is not None:  # as pytest's runner: the values this check saw go with its teardown
-            function._request = False  # type: ignore[assignment]
-            function.funcargs = {}
+            self.current.outcomes.append(_outcome(check.name, check.weight, error))
+        if check.direct is None:
+            try:
+                item.ihook.pytest_runtest_teardown(item=item, nextitem=nextitem)
+            except _PASS_THROUGH:
+                raise
+            except BaseException:  # a fixture that cannot tear down grades nothing
+                log.exception("tearing down %s failed", item.nodeid)
+        item._request = False  # type: ignore[assignment]  # as pytest's runner: its values go
+        item.funcargs = {}
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
@@ -327,49 +407,11 @@ class JudgePlugin:
     def ref(self) -> Reference:
         return self.reference
 
-    @pytest.fixture(scope="session")
-    def student(self) -> Iterator[StudentProxy]:
-        subject = self.current
-        assert subject is not None, "the student fixture lives only inside the run loop"
-        start = time.monotonic()
-        self._serial += 1
-        scratch = Path(tempfile.mkdtemp(prefix="s-", dir=self.scratch_root))
-        process = StudentProcess(
-            self.zygote,
-            jail_spec(scratch, hide=self.hidden, limits=self.limits, serial=self._serial),
-            [(i, s) for i, s, _ in subject.cells],
-            cell_timeout_s=self.spec.cell_timeout_s,
-            total_timeout_s=self.spec.notebook_timeout_s,
-        )
-        broken = False
-        try:
-            _copy_submission_files(subject.submission.path.parent, scratch)
-            process.start()
-            proxy = StudentProxy(process, self.spec)
-            self._warn_if_not_isolated(process)
-        except WorkerLost as lost:  # the notebook itself ended every worker
-            proxy = StudentProxy(None, self.spec, start_error=lost.reason)
-        except Exception:  # no worker to grade it in (a jail that fails, a full disk): ours to fix
-            log.exception("could not start grading %s", subject.submission.student_id)
-            proxy = StudentProxy(None, self.spec, start_error="the grader could not start")
-            broken = True
-        try:
-            yield proxy
-        finally:
-            try:
-                try:
-                    if broken:
-                        result = error_result(subject.submission, self.spec, INTERNAL_ERROR)
-                    else:
-                        result = self._finish(subject, proxy, process, time.monotonic() - start)
-                except Exception:  # a grader's bug must cost this row its detail, never the row
-                    log.exception("could not finish grading %s", subject.submission.student_id)
-                    result = error_result(subject.submission, self.spec, INTERNAL_ERROR)
-                self.on_result(result)
-            finally:
-                process.close()
-                shutil.rmtree(scratch, ignore_errors=True)
-                subject.done = True
+    @pytest.fixture
+    def student(self) -> StudentProxy:
+        """The current student's proxy, for checks that pytest sets up (see `_check`)."""
+        assert self.proxy is not None, "the student fixture lives only inside the run loop"
+        return self.proxy
 
     def _warn_if_not_isolated(self, process: StudentProcess) -> None:
         """Say once (per judge) what this machine does not isolate; see the README."""

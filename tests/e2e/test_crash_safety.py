@@ -140,11 +140,11 @@ def test_a_judge_session_that_breaks_mid_batch_is_started_again_for_the_rest(cou
         submit(student)
     check = judge.JudgePlugin._check
 
-    def breaks_on_bob(plugin, item, *args):
+    def breaks_on_bob(plugin, one, nextitem):
         assert plugin.current is not None
-        if plugin.current.submission.student_id == "bob" and item is item.session.items[0]:
+        if plugin.current.submission.student_id == "bob" and one.item is one.item.session.items[0]:
             raise RuntimeError("pytest broke")
-        return check(plugin, item, *args)
+        return check(plugin, one, nextitem)
 
     monkeypatch.setattr(judge.JudgePlugin, "_check", breaks_on_bob)
     summary = batch.grade(course, "ps4-softmax", workers=1)
