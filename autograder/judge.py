@@ -43,6 +43,7 @@ from autograder.proxy import (
     StudentRaised,
     StudentTimeout,
     builtin,
+    fresh_copy,
     own,
 )
 from autograder.sandbox import StudentProcess, WorkerLost, Zygote, hidden_paths, jail_spec
@@ -95,29 +96,6 @@ class ExampleCache:
                 handle.inner_test = original
             self._examples[key] = recorded
         return self._examples[key]
-
-
-_IMMUTABLE = (int, float, complex, bool, str, bytes, type(None))
-
-
-def _fresh(value: Any) -> Any:
-    """A copy of a recorded example that a check may change freely.
-
-    Examples are arrays, numbers and containers of them; this copies those ten times faster
-    than `copy.deepcopy`, which a replay pays for every example of every student.
-    """
-    kind = type(value)
-    if kind is np.ndarray:
-        return value.copy()
-    if kind in _IMMUTABLE:
-        return value
-    if kind is tuple:
-        return tuple(_fresh(v) for v in value)
-    if kind is list:
-        return [_fresh(v) for v in value]
-    if kind is dict:
-        return {k: _fresh(v) for k, v in value.items()}
-    return copy.deepcopy(value)
 
 
 @dataclass
@@ -393,7 +371,7 @@ class JudgePlugin:
         failures: list[tuple[int, int, Exception]] = []
         for args, drawn in self.examples.examples(pyfuncitem, fixtures):
             try:
-                handle.inner_test(*_fresh(args), **funcargs, **_fresh(drawn))
+                handle.inner_test(*fresh_copy(args), **funcargs, **fresh_copy(drawn))
             except (StudentMissing, StudentTimeout, StudentCrashed):
                 raise  # the same for every input: no need to try the others
             except Exception as exc:

@@ -663,3 +663,36 @@ def test_float32_answers_pass_the_float32_tolerance(N: int, n: int, size: float,
     assert_close(loss32, loss, "mlp_grads", dtype="float32")
     for key, value in grads.items():
         assert_close(grads32[key], value, "mlp_grads", dtype="float32")
+
+
+# --- the judge's Reference remembers answers ------------------------------------------------
+
+
+def test_the_judges_reference_remembers_an_answer_and_hands_out_copies():
+    from autograder.proxy import Reference
+
+    ref = Reference(load_backend("numpy"))
+    z = np.array([[1.0, 2.0, 0.5], [3.0, -1.0, 0.0]])
+    first = ref.softmax(z)
+    first[0, 0] = 99.0  # a check that changes what it got changes only its copy
+    np.testing.assert_array_equal(ref.softmax(z.copy()), np_ref.softmax(z))
+    assert ref.softmax(z.reshape(3, 2)).shape == (3, 2)  # same bytes, another shape: another input
+    np.testing.assert_array_equal(ref.softmax(z, axis=0), np_ref.softmax(z, axis=0))
+    big = np.ones(5000)  # past the size remembered: computed each time, still right
+    np.testing.assert_array_equal(ref.softmax(big), np_ref.softmax(big))
+
+
+@FAST
+@given(
+    hnp.arrays(hnp.scalar_dtypes(), hnp.array_shapes(min_dims=0, max_dims=2, max_side=3)),
+    hnp.arrays(hnp.scalar_dtypes(), hnp.array_shapes(min_dims=0, max_dims=2, max_side=3)),
+)
+def test_memo_keys_are_equal_exactly_for_the_same_input(a, b):
+    from autograder.proxy import _memo_key
+
+    ka, kb = _memo_key(a), _memo_key(b)
+    if ka is None or kb is None:
+        return  # not remembered: nothing to confuse
+    same = a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+    assert (ka == kb) == same
+    assert _memo_key(1) != _memo_key(1.0) != _memo_key(True)  # equal in Python, not as inputs
