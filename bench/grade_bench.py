@@ -3,6 +3,7 @@
     ./dev bench                      # N=100, nbgrader and autograder, 1..all workers
     ./dev bench --n 20 --skip-nbgrader
     ./dev bench --profile            # also cProfile one in-process judge (bench/out/profile.txt)
+    ./dev bench --repeat 3           # the README's figures: the best of three runs of each
 
 Each grader works on its own copy of one released course with the same N submissions, so
 neither sees the other's gradebook writes. Prints a table and writes it to bench/out/results.md.
@@ -70,7 +71,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=",".join(map(str, default_workers)),
         help="worker counts to time autograder with [1,2,4,..,cores]",
     )
-    p.add_argument("--repeat", type=int, default=1, help="time each autograder run this often; keep the best")
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="time each autograder run and the student code this often; keep the best",
+    )
     p.add_argument("--profile", action="store_true", help="cProfile one in-process judge -> out/profile.txt")
     p.add_argument("--seed", type=int, default=4, help="the synthetic class's seed [4]")
     p.add_argument("--keep", action="store_true", help="keep the scratch course copies (printed)")
@@ -192,7 +198,13 @@ def measure(args: argparse.Namespace, scratch: Path) -> Results:
     say("autograder grade --workers 1 on one submission (fixed start-up)")
     results.startup = run_autograder(one, 1, "one", args.repeat)
     say("one judge in this process, timing the student code" + (" (and profiling)" if args.profile else ""))
-    results.times = probe.instrumented_grade(ag_course, ASSIGNMENT, profile=args.profile)
+    # As the commands above keep their fastest run, the student code keeps its fastest: the
+    # overhead is then the difference of two best cases, not a best case less a noisy one.
+    runs = [
+        probe.instrumented_grade(ag_course, ASSIGNMENT, profile=args.profile)
+        for _ in range(1 if args.profile else max(1, args.repeat))
+    ]
+    results.times = min(runs, key=lambda t: sum(t.student_s.values()))
     results.load = (results.load[0], os.getloadavg()[0])
     return results
 
