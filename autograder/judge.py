@@ -1,16 +1,16 @@
 """The trusted side: run an assignment's hidden pytest suite against students' workers.
 
 One pytest session grades a stream of submissions: the suite is collected once per judge, then
-the plugin's run loop takes the next submission, runs every check against it and tears all
-fixtures down, which records that student's result through `on_result` (the `student` fixture
-is session-scoped, so it lives exactly as long as one submission's checks). The fixtures hold a
-`proxy.StudentProxy` and a `proxy.Reference`; the names the suites import (`builtin`, `own`,
-the `Student*` failures) are re-exported here. Hypothesis is derandomized, so the same notebook
-and suite always give the same row.
+the plugin's run loop takes the next submission, starts its worker, runs every check against
+it (`JudgePlugin._check`) and records the row through `on_result`. A check receives a
+`proxy.StudentProxy` as `student` and a `proxy.Reference` as `ref`; the names the suites import
+(`builtin`, `own`, the `Student*` failures) are re-exported here. Hypothesis is derandomized,
+so the same notebook and suite always give the same row.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import gc
 import logging
@@ -18,13 +18,15 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pytest
+from _pytest.runner import runtestprotocol
 
 from autograder import quiz as quizzes
 from autograder.course import AssignmentSpec, Course
@@ -118,6 +120,18 @@ def _input_size(value: Any) -> int:
         return sum(_input_size(v) for v in value.values()) + 1
     return 1
 
+
+class _Discard:
+    """A stdout that keeps nothing."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+_DISCARD = _Discard()
 
 #: What ends the whole session rather than one check, as in pytest's runner.
 _PASS_THROUGH = (KeyboardInterrupt, pytest.exit.Exception)
@@ -249,11 +263,7 @@ class JudgePlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool:
-        """Every check against each submission in turn, until the stream runs dry.
-
-        The last check of a submission tears every fixture down (`nextitem=None`), so its
-        `student` fixture records the result before the next submission's is set up.
-        """
+        """Every check against each submission in turn, until the stream runs dry."""
         if self.collect_errors or self.items - self.tested:
             return True  # a broken suite grades nobody; grade_stream says why
         # Every item is a test function taking `student` (pytest_collection_modifyitems).
@@ -271,10 +281,12 @@ class JudgePlugin:
         # later collection, which then looks only at what grading one notebook allocated.
         gc.freeze()
         checks = [Check(item, *self._item_of(item), _direct(item)) for item in items]
-        while (subject := self.next_subject()) is not None:
-            self.current = subject
-            self._grade(subject, checks)
-            self.current = None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # as `-W ignore` does for checks pytest runs
+            while (subject := self.next_subject()) is not None:
+                self.current = subject
+                self._grade(subject, checks)
+                self.current = None
         return True
 
     def _grade(self, subject: Subject, checks: list[Check]) -> None:
@@ -329,37 +341,64 @@ class JudgePlugin:
         """Run one check against the current student and record its outcome.
 
         A check that needs only `student`, `ref` and its parameters is called directly with
-        them. Any other goes through pytest's setup and teardown (skip marks, other fixtures),
-        as its runner would. Neither builds pytest's reports, renders tracebacks (about 17 ms a
-        failure) or captures output: nobody reads those here and no student may see them; the
-        outcome comes from the exception itself.
+        them: no hooks, no reports, no captured output, the outcome taken from the exception
+        itself. pytest's protocol would spend more on those than on most checks, for nothing
+        anybody reads or any student may see. Any other check (a fixture of its own, tmp_path,
+        a skip mark) runs through pytest's protocol, and `pytest_runtest_makereport` records it.
         """
         item = check.item
+        if check.direct is None:
+            runtestprotocol(item, log=False, nextitem=nextitem)
+            return
         skipped, error = False, None
+        item.funcargs = {**check.direct, "student": self.proxy, "ref": self.reference}
         try:
-            if check.direct is not None:
-                item.funcargs = {**check.direct, "student": self.proxy, "ref": self.reference}
-            else:
-                item._initrequest()  # a fresh request: this check's fixtures are set up anew
-                item.ihook.pytest_runtest_setup(item=item)
-            item.runtest()
+            with contextlib.redirect_stdout(_DISCARD):  # as pytest's capture: a check's prints go
+                item.runtest()
         except _PASS_THROUGH:
             raise
         except pytest.skip.Exception:  # a skipped check (say, torch absent) counts for nothing
             skipped = True
         except BaseException as exc:  # as in pytest, SystemExit from a check is its failure
             error = exc
+        finally:
+            item.funcargs = {}
         if not skipped and self.current is not None:
             self.current.outcomes.append(_outcome(check.name, check.weight, error))
-        if check.direct is None:
-            try:
-                item.ihook.pytest_runtest_teardown(item=item, nextitem=nextitem)
-            except _PASS_THROUGH:
-                raise
-            except BaseException:  # a fixture that cannot tear down grades nothing
-                log.exception("tearing down %s failed", item.nodeid)
-        item._request = False  # type: ignore[assignment]  # as pytest's runner: its values go
-        item.funcargs = {}
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
+        """Record the outcome of a check that runs through pytest's protocol; a bare report.
+
+        pytest's own report would render a traceback (about 17 ms a failure) that nobody reads
+        and no student may see.
+        """
+        error = call.excinfo.value if call.excinfo is not None else None
+        skipped = isinstance(error, pytest.skip.Exception)  # counts for nothing
+        if (
+            self.current is not None
+            and not skipped
+            and (call.when == "call" or (call.when == "setup" and error is not None))
+        ):
+            name, weight = self._item_of(item)
+            self.current.outcomes.append(_outcome(name, weight, error))
+        outcome: Literal["passed", "failed", "skipped"] = "passed"
+        longrepr: tuple[str, int, str] | str | None = None
+        if skipped:
+            outcome, longrepr = "skipped", (str(item.path), 0, "skipped")
+        elif error is not None:
+            outcome, longrepr = "failed", type(error).__name__
+        return pytest.TestReport(
+            item.nodeid,
+            item.location,
+            {},
+            outcome,
+            longrepr,
+            "setup" if call.when == "collect" else call.when,  # makereport never sees collect
+            duration=call.duration,
+            start=call.start,
+            stop=call.stop,
+        )
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:

@@ -6,6 +6,8 @@ goes through pytest's setup and teardown. Both must grade the same way.
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from autograder import batch
@@ -36,6 +38,15 @@ def test_skipped_by_a_mark(student):
 
 
 @pytest.mark.item("mse")
+def test_that_prints_and_warns(student):
+    import warnings
+
+    print("a hidden check's own output")
+    warnings.warn("a hidden check's own warning")
+    assert student.mse(np.ones(2), np.ones(2)) == 0.0, "mse: the error of a perfect prediction is 0"
+
+
+@pytest.mark.item("mse")
 @pytest.mark.parametrize("n", [1, 3])
 def test_parametrized(student, ref, n):
     y = np.arange(n, dtype=float)
@@ -43,7 +54,7 @@ def test_parametrized(student, ref, n):
 """
 
 
-def test_checks_with_pytest_fixtures_marks_and_parameters_grade_like_any_other(course, submit):
+def test_checks_with_pytest_fixtures_marks_and_parameters_grade_like_any_other(course, submit, capfd, caplog):
     submit("ada")
     submit("bob", stub=True)
     (course.assignments_dir / "ps4-softmax" / "test_extra.py").write_text(EXTRA_CHECKS)
@@ -53,3 +64,6 @@ def test_checks_with_pytest_fixtures_marks_and_parameters_grade_like_any_other(c
     assert mse["ada"].score == mse["ada"].max_score and mse["ada"].status == "passed"
     # bob's stub is missing in the checks pytest sets up, as in the direct ones
     assert mse["bob"].score == 0.0 and mse["bob"].status == "missing"
+    out, err = capfd.readouterr()  # what checks print or warn reaches no terminal
+    assert "hidden check's own" not in out + err
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]  # no internal error
