@@ -10,6 +10,7 @@ an object: whatever arrives is plain data.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -31,6 +32,7 @@ MAX_STR = 100_000
 SAFE_KINDS = frozenset("biufcUS")
 
 _HEAD = struct.Struct(">I")
+_JSON_ENCODE = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode  # one, not one a frame
 _BLOB = struct.Struct(">Q")
 
 
@@ -69,7 +71,7 @@ def send_frame(sock: socket.socket, header: dict[str, Any], blobs: Sequence[byte
     """Send one frame."""
     head = dict(header)
     head["nblobs"] = len(blobs)
-    raw = json.dumps(head, separators=(",", ":"), allow_nan=False).encode()
+    raw = _JSON_ENCODE(head).encode()
     parts = [_HEAD.pack(len(raw)), raw]
     for blob in blobs:
         parts.append(_BLOB.pack(len(blob)))
@@ -180,13 +182,22 @@ _NPY_SIMPLE_DESCR = re.compile(_NPY_DESCR)
 def _write_npy(array: np.ndarray[Any, Any]) -> bytes:
     """The bytes `np.lib.format.write_array(buf, array, allow_pickle=False)` writes, faster."""
     dtype = array.dtype
-    descr = dtype.str
-    if dtype.metadata is not None or dtype.itemsize == 0 or not _NPY_SIMPLE_DESCR.fullmatch(descr):
+    if dtype.metadata is not None or dtype.itemsize == 0:
         return _write_npy_numpy(array)  # NumPy warns about metadata; the rest is not ours to spell
     flags = array.flags
     # NumPy stores a Fortran-contiguous array as is; anything else, contiguous or not, in C order.
     is_fortran = flags.f_contiguous and not flags.c_contiguous
-    shape = array.shape
+    head = _npy_header(dtype.str, is_fortran, array.shape)
+    if head is None:
+        return _write_npy_numpy(array)
+    return head + array.tobytes(order="F" if is_fortran else "C")
+
+
+@functools.lru_cache(maxsize=256)  # a batch sends the same few shapes over and over
+def _npy_header(descr: str, is_fortran: bool, shape: tuple[int, ...]) -> bytes | None:
+    """NumPy's version 1.0 header for such an array; None where NumPy would write another."""
+    if not _NPY_SIMPLE_DESCR.fullmatch(descr):
+        return None
     text = f"{{'descr': {descr!r}, 'fortran_order': {is_fortran!r}, 'shape': {shape!r}, }}"
     if shape:
         text += " " * (_NPY_GROWTH_DIGITS - len(repr(shape[-1 if is_fortran else 0])))
@@ -195,8 +206,8 @@ def _write_npy(array: np.ndarray[Any, Any]) -> bytes:
     length = len(text) + 1
     padding = _NPY_ALIGN - (_NPY_PREFIX_BYTES + length) % _NPY_ALIGN
     if length + padding > 0xFFFF:  # needs format 2.0, which NumPy picks (and warns about)
-        return _write_npy_numpy(array)
-    head = b"".join(
+        return None
+    return b"".join(
         (
             _NPY_MAGIC_1_0,
             _NPY_LENGTH.pack(length + padding),
@@ -205,7 +216,6 @@ def _write_npy(array: np.ndarray[Any, Any]) -> bytes:
             b"\n",
         )
     )
-    return head + array.tobytes(order="F" if is_fortran else "C")
 
 
 def _write_npy_numpy(array: np.ndarray[Any, Any]) -> bytes:
@@ -242,7 +252,28 @@ def _read_npy_fast(blob: bytes) -> np.ndarray[Any, Any] | None:
     offset = _NPY_PREFIX_BYTES + length
     if len(blob) < offset:
         return None  # a truncated header: let NumPy name the problem
-    match = _NPY_HEADER_1_0.fullmatch(blob, _NPY_PREFIX_BYTES, offset)
+    header = blob[_NPY_PREFIX_BYTES:offset]
+    # Remember only short headers (up to a few dimensions): the cache stays a few tens of KiB.
+    parsed = _parse_npy_header(header) if len(header) <= 256 else _parse_npy_header.__wrapped__(header)
+    if parsed is None:
+        return None
+    dtype, shape, is_fortran = parsed
+    count = math.prod(shape)  # a Python int: a huge shape cannot overflow
+    if len(blob) - offset != count * dtype.itemsize:
+        raise ProtocolError(
+            f"array bytes are not a valid .npy: shape {shape} of {dtype} needs "
+            f"{count * dtype.itemsize} bytes, got {len(blob) - offset}"
+        )
+    flat = np.frombuffer(blob, dtype=dtype, count=count, offset=offset).copy()
+    if is_fortran:  # as NumPy does: the reversed shape in C order, transposed
+        return flat.reshape(shape[::-1]).transpose()
+    return flat.reshape(shape)
+
+
+@functools.lru_cache(maxsize=256)  # bounded: a hostile worker may send any number of headers
+def _parse_npy_header(header: bytes) -> tuple[np.dtype[Any], tuple[int, ...], bool] | None:
+    """dtype, shape and Fortran order from a header NumPy's writer could have written; else None."""
+    match = _NPY_HEADER_1_0.fullmatch(header)
     if match is None:
         return None
     descr = match["descr"].decode("ascii")
@@ -254,16 +285,7 @@ def _read_npy_fast(blob: bytes) -> np.ndarray[Any, Any] | None:
         return None  # only the spelling NumPy writes, '|b1' and not '<b1'
     shape_text = match["shape"]
     shape = tuple(int(dim) for dim in shape_text.rstrip(b",").split(b", ")) if shape_text else ()
-    count = math.prod(shape)  # a Python int: a huge shape cannot overflow
-    if len(blob) - offset != count * dtype.itemsize:
-        raise ProtocolError(
-            f"array bytes are not a valid .npy: shape {shape} of {dtype} needs "
-            f"{count * dtype.itemsize} bytes, got {len(blob) - offset}"
-        )
-    flat = np.frombuffer(blob, dtype=dtype, count=count, offset=offset).copy()
-    if match["fortran"] == b"True":  # as NumPy does: the reversed shape in C order, transposed
-        return flat.reshape(shape[::-1]).transpose()
-    return flat.reshape(shape)
+    return dtype, shape, match["fortran"] == b"True"
 
 
 # --- values ----------------------------------------------------------------------------------
