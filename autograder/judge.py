@@ -77,6 +77,7 @@ class ExampleCache:
 
     def __init__(self) -> None:
         self._examples: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {}
+        self._first_calls: dict[str, list[tuple[str, tuple[Any, ...], dict[str, Any]]]] = {}
 
     def examples(
         self, item: pytest.Function, fixtures: list[str]
@@ -98,6 +99,53 @@ class ExampleCache:
                 handle.inner_test = original
             self._examples[key] = recorded
         return self._examples[key]
+
+    def first_calls(
+        self, item: pytest.Function, fixtures: list[str], funcargs: dict[str, Any]
+    ) -> list[tuple[str, tuple[Any, ...], dict[str, Any]]]:
+        """The first call of a student function that each example makes, in order.
+
+        Before any answer comes back, a check's first call depends on its example alone, so it
+        is the same for every student: worked out once per judge, by running each example
+        against a stand-in for `student` that stops the check there. Examples that make no
+        call first are left out.
+        """
+        key = f"{item.path}::{item.originalname}"
+        if key not in self._first_calls:
+            handle = item.obj.hypothesis
+            planned = []
+            for args, drawn in self.examples(item, fixtures):
+                try:
+                    handle.inner_test(
+                        *fresh_copy(args), **{**funcargs, "student": _FirstCallOnly()}, **fresh_copy(drawn)
+                    )
+                except _FirstCall as first:
+                    planned.append((first.name, fresh_copy(first.args), fresh_copy(first.kwargs)))
+                except Exception:
+                    continue
+            self._first_calls[key] = planned
+        return self._first_calls[key]
+
+
+class _FirstCall(BaseException):
+    """Stops a check at its first call (a BaseException: a check's `except Exception` lets it by)."""
+
+    def __init__(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        super().__init__(name)
+        self.name, self.args, self.kwargs = name, args, kwargs
+
+
+class _FirstCallOnly:
+    """Stands in for `student` while `ExampleCache.first_calls` works out a check's first call."""
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_") or hasattr(StudentProxy, name):  # call, get, last...: not planned
+            raise AttributeError(name)
+
+        def first(*args: Any, **kwargs: Any) -> Any:
+            raise _FirstCall(name, args, kwargs)
+
+        return first
 
 
 @dataclass
@@ -407,14 +455,21 @@ class JudgePlugin:
             return None
         fixtures = list(pyfuncitem._fixtureinfo.argnames)
         funcargs = {name: pyfuncitem.funcargs[name] for name in fixtures}
+        student = funcargs.get("student")
+        if isinstance(student, StudentProxy):  # every example's first call, in one round trip
+            student.prefetch(self.examples.first_calls(pyfuncitem, fixtures, funcargs))
         failures: list[tuple[int, int, Exception]] = []
-        for args, drawn in self.examples.examples(pyfuncitem, fixtures):
-            try:
-                handle.inner_test(*fresh_copy(args), **funcargs, **fresh_copy(drawn))
-            except (StudentMissing, StudentTimeout, StudentCrashed):
-                raise  # the same for every input: no need to try the others
-            except Exception as exc:
-                failures.append((_input_size((args, drawn)), len(failures), exc))
+        try:
+            for args, drawn in self.examples.examples(pyfuncitem, fixtures):
+                try:
+                    handle.inner_test(*fresh_copy(args), **funcargs, **fresh_copy(drawn))
+                except (StudentMissing, StudentTimeout, StudentCrashed):
+                    raise  # the same for every input: no need to try the others
+                except Exception as exc:
+                    failures.append((_input_size((args, drawn)), len(failures), exc))
+        finally:
+            if isinstance(student, StudentProxy):
+                student.drop_prefetched()
         if failures:
             raise min(failures, key=lambda f: (f[0], f[1]))[2]  # the smallest failing input
         return True

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -89,6 +89,8 @@ class StudentProxy:
         self._call_timeout = {i.name: i.call_timeout_s for i in spec.items}
         self._spent: dict[str, float] = defaultdict(float)
         self._timed_out: set[str] = set()
+        # Answers to calls sent ahead (`prefetch`): (call key, reply, seconds it took, its timeout).
+        self._ahead: deque[tuple[Any, CallReply, float, float]] = deque()
         self.last: CallReply | None = None
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
@@ -99,23 +101,81 @@ class StudentProxy:
     def spent_s(self, name: str) -> float:
         return self._spent[name]
 
+    def _timeout(self, name: str, spent: float) -> float:
+        """The time limit of `name`'s next call after `spent` seconds of it; 0 once spent."""
+        left = self._budget.get(name, 20.0) - spent
+        return max(0.0, min(left, self._call_timeout.get(name, 10.0)))
+
+    def prefetch(self, calls: Sequence[tuple[str, tuple[Any, ...], dict[str, Any]]]) -> None:
+        """Send `calls` to the worker in one message and read all their answers now; each later
+        `call` with the same function and arguments takes its answer instead of asking again.
+
+        For a property test's examples, whose first calls do not depend on any answer: one
+        round trip instead of one per example. The calls run in the order given, each within
+        its time limit as if called one by one; reading stops at the first that times out or
+        ends the worker, and the calls after it are made as usual when the check makes them.
+        A call that does not come as planned drops the answers still ahead.
+        """
+        self._ahead.clear()
+        if self._process is None:
+            return
+        plan = []
+        for name, args, kwargs in calls:
+            key = _memo_key((name, args, kwargs))
+            if key is None or name in self._timed_out:
+                break
+            plan.append((key, name, args, kwargs))
+        ahead = self._process.send_ahead([(name, args, kwargs) for _, name, args, kwargs in plan])
+        if ahead is None:
+            return
+        spent = defaultdict(float, self._spent)
+        try:
+            for key, name, _, _ in plan[: ahead.pending]:
+                timeout = self._timeout(name, spent[name])
+                if timeout <= 0:  # its budget is spent: `call` says so, as without prefetching
+                    break
+                start = time.monotonic()
+                reply = ahead.next(name, timeout_s=timeout)
+                spent[name] += time.monotonic() - start
+                self._ahead.append((key, reply, time.monotonic() - start, timeout))
+                if not ahead.pending:
+                    break
+        finally:
+            ahead.stop()
+
+    def drop_prefetched(self) -> None:
+        """Forget the answers sent ahead that no call took."""
+        self._ahead.clear()
+
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """Call the student's `name`; return plain data or raise a StudentFailure."""
         if self._process is None:
             raise StudentCrashed(
                 f"{_call_text(name, args, kwargs)}: the notebook could not be run ({self._start_error})."
             )
+        if self._ahead:
+            key, reply, seconds, timeout = self._ahead[0]
+            if key == _memo_key((name, args, kwargs)):
+                self._ahead.popleft()
+                self._spent[name] += seconds
+                return self._answer(name, args, kwargs, reply, timeout)
+            self._ahead.clear()  # not the call planned: ask the worker from here on
         budget = self._budget.get(name, 20.0)
-        left = budget - self._spent[name]
-        if name in self._timed_out or left <= 0:
+        if name in self._timed_out or budget - self._spent[name] <= 0:
             raise StudentTimeout(
                 f"{name}: stopped after {budget:g} s in total (time limit). "
                 "Check that it finishes quickly; loops over large inputs can be slow."
             )
-        timeout = min(left, self._call_timeout.get(name, 10.0))
+        timeout = self._timeout(name, self._spent[name])
         start = time.monotonic()
         reply = self._process.call(name, args, kwargs, timeout_s=timeout)
         self._spent[name] += time.monotonic() - start
+        return self._answer(name, args, kwargs, reply, timeout)
+
+    def _answer(
+        self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], reply: CallReply, timeout: float
+    ) -> Any:
+        """The value of a call's reply, or the StudentFailure that says why there is none."""
         self.last = reply
         if reply.ok:
             return reply.value

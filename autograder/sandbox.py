@@ -241,13 +241,16 @@ class Worker:
     def call(self, name: str, args: Sequence[Any], kwargs: dict[str, Any], *, timeout_s: float) -> CallReply:
         """Call the student's function `name`; values cross as data only."""
         blobs: list[bytes] = []
-        header = {
-            "op": "call",
-            "name": name,
-            "args": protocol.encode(list(args), blobs),
-            "kwargs": protocol.encode(dict(kwargs), blobs),
-        }
-        self._send(header, blobs)
+        self._send({"op": "call", **_call_header(name, args, kwargs, blobs)}, blobs)
+        return self.reply(timeout_s=timeout_s)
+
+    def send_calls(self, calls: Sequence[tuple[str, Sequence[Any], dict[str, Any]]]) -> None:
+        """Send several calls in one message; `reply` then reads their answers in order."""
+        blobs: list[bytes] = []
+        self._send({"op": "calls", "calls": [_call_header(n, a, k, blobs) for n, a, k in calls]}, blobs)
+
+    def reply(self, *, timeout_s: float) -> CallReply:
+        """The answer to the next call sent, within `timeout_s`."""
         reply, out = self._recv(time.monotonic() + timeout_s)
         return _reply(reply, out)
 
@@ -274,6 +277,16 @@ class Worker:
             with suppress(OSError):
                 protocol.send_frame(self.sock, {"op": "bye"})
         self.kill()
+
+
+def _call_header(
+    name: str, args: Sequence[Any], kwargs: dict[str, Any], blobs: list[bytes]
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "args": protocol.encode(list(args), blobs),
+        "kwargs": protocol.encode(dict(kwargs), blobs),
+    }
 
 
 def _reply(header: dict[str, Any], blobs: list[bytes]) -> CallReply:
@@ -429,11 +442,32 @@ class StudentProcess:
             self.student_s += reply.elapsed_s
             return reply
         except WorkerLost as lost:
-            if lost.timed_out:
-                return CallReply(False, kind="timeout", evalue=f"no answer within {timeout_s:g} s")
-            why = "the call ended the Python process" if "ended" in lost.reason else lost.reason
-            self.crashers[name] = why
-            return CallReply(False, kind="crashed", evalue=why)
+            return self.lost_reply(name, lost, timeout_s)
+
+    def lost_reply(self, name: str, lost: WorkerLost, timeout_s: float) -> CallReply:
+        """The reply for a call that lost its worker; a function that ended it is not called again."""
+        if lost.timed_out:
+            return CallReply(False, kind="timeout", evalue=f"no answer within {timeout_s:g} s")
+        why = "the call ended the Python process" if "ended" in lost.reason else lost.reason
+        self.crashers[name] = why
+        return CallReply(False, kind="crashed", evalue=why)
+
+    def send_ahead(self, calls: Sequence[tuple[str, Sequence[Any], dict[str, Any]]]) -> CallsAhead | None:
+        """Send `calls` to the worker in one message, up to the first function that crashed
+        before; read their answers with the returned `CallsAhead`. None if none was sent."""
+        todo = []
+        for call in calls:
+            if call[0] in self.crashers:
+                break
+            todo.append(call)
+        if not todo:
+            return None
+        try:
+            worker = self._live()
+            worker.send_calls(todo)
+        except WorkerLost:
+            return None  # the next call, made as usual, says why
+        return CallsAhead(self, worker, len(todo))
 
     def get(self, name: str, *, timeout_s: float) -> CallReply:
         try:
@@ -445,6 +479,32 @@ class StudentProcess:
         if self.worker is not None:
             self.worker.close()
             self.worker = None
+
+
+@dataclass
+class CallsAhead:
+    """The answers to calls sent ahead (`StudentProcess.send_ahead`), read one at a time."""
+
+    process: StudentProcess
+    worker: Worker
+    pending: int
+
+    def next(self, name: str, *, timeout_s: float) -> CallReply:
+        """The answer to the next call (of function `name`), as `StudentProcess.call` gives it."""
+        try:
+            reply = self.worker.reply(timeout_s=timeout_s)
+        except WorkerLost as lost:
+            self.pending = 0  # the worker is gone, and the calls after this one with it
+            return self.process.lost_reply(name, lost, timeout_s)
+        self.pending -= 1
+        self.process.student_s += reply.elapsed_s
+        return reply
+
+    def stop(self) -> None:
+        """Done reading: a worker that still owes answers is stopped (the next call restarts it)."""
+        if self.pending:
+            self.pending = 0
+            self.worker.kill()
 
 
 def jail_spec(scratch: Path, *, hide: Sequence[Path], limits: Limits | None = None, serial: int) -> JailSpec:

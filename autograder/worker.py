@@ -194,6 +194,13 @@ class Session:
             return
         self.send(reply, out)
 
+    def answer(self, header: dict[str, Any], blobs: list[bytes]) -> None:
+        """One call and its reply; a call the judge sent malformed still gets one."""
+        try:
+            self.call(header, blobs)
+        except (protocol.ProtocolError, KeyError) as exc:
+            self.send({"ok": False, "kind": "unreadable", "evalue": str(exc)})
+
     def get(self, header: dict[str, Any]) -> None:
         name = str(header["name"])
         if name not in self.ns:
@@ -217,10 +224,10 @@ class Session:
             if op == "run":
                 self.run_cells(header["cells"])
             elif op == "call":
-                try:
-                    self.call(header, blobs)
-                except protocol.ProtocolError as exc:
-                    self.send({"ok": False, "kind": "unreadable", "evalue": str(exc)})
+                self.answer(header, blobs)
+            elif op == "calls":  # several calls sent ahead: answered in order, one reply each
+                for call in header.get("calls", []):
+                    self.answer(call if isinstance(call, dict) else {}, blobs)
             elif op == "get":
                 self.get(header)
             elif op == "bye":

@@ -9,6 +9,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ import pytest
 import autograder
 from autograder.jail import Limits
 from autograder.protocol import FuncRef
+from autograder.proxy import StudentCrashed, StudentProxy, StudentTimeout
 from autograder.sandbox import StudentProcess, Zygote, jail_spec
 
 IS_ROOT = os.geteuid() == 0
@@ -197,5 +199,68 @@ def test_hanging_cells_share_one_notebook_budget_across_restarts(zygote, tmp_pat
         names = [r.ename for r in p.results()]
         assert names[0] == "" and names.count("TimeoutError") >= 1 and "BudgetExceeded" in names
         assert p.call("f", [], {}, timeout_s=5).value == 1  # what finished before is still there
+    finally:
+        p.close()
+
+
+# --- calls sent ahead (a property test's examples in one round trip) --------------------------
+
+
+def _proxy(process, *, call_timeout_s=5.0):
+    items = [SimpleNamespace(name=n, timeout_s=20.0, call_timeout_s=call_timeout_s) for n in "fgh"]
+    return StudentProxy(process, SimpleNamespace(items=items))
+
+
+COUNTING = "import numpy as np\ncount = 0\ndef f(x):\n    global count\n    count += 1\n    return x * 2"
+
+
+def test_calls_sent_ahead_run_once_and_their_answers_are_taken_by_the_same_calls(zygote, tmp_path):
+    p = start(zygote, tmp_path, [COUNTING])
+    try:
+        proxy = _proxy(p)
+        xs = [np.array([float(i)]) for i in range(5)]
+        proxy.prefetch([("f", (x,), {}) for x in xs])
+        assert p.get("count", timeout_s=5).value == 5  # all five ran, from one message
+        for x in xs:
+            np.testing.assert_array_equal(proxy.f(x), x * 2)
+        assert p.get("count", timeout_s=5).value == 5  # no call was made again
+        proxy.prefetch([("f", (xs[0],), {}), ("f", (xs[1],), {})])
+        np.testing.assert_array_equal(proxy.f(np.array([7.0])), [14.0])  # not the call planned
+        np.testing.assert_array_equal(proxy.f(xs[1]), xs[1] * 2)  # asked again, not taken
+        assert p.get("count", timeout_s=5).value == 9
+    finally:
+        p.close()
+
+
+def test_a_call_sent_ahead_that_ends_the_worker_answers_as_if_called_alone(zygote, tmp_path):
+    cells = ["import os\ndef g(x):\n    if x[0] == 2:\n        os._exit(1)\n    return x"]
+    p = start(zygote, tmp_path, cells)
+    try:
+        proxy = _proxy(p)
+        xs = [np.array([float(i)]) for i in range(5)]
+        proxy.prefetch([("g", (x,), {}) for x in xs])
+        np.testing.assert_array_equal(proxy.g(xs[0]), xs[0])
+        np.testing.assert_array_equal(proxy.g(xs[1]), xs[1])
+        for x in xs[2:]:  # the crasher, then the calls after it: crashed at once, as without prefetch
+            with pytest.raises(StudentCrashed):
+                proxy.g(x)
+        assert p.restarts == 0  # a function that ended its worker is not called again
+    finally:
+        p.close()
+
+
+def test_a_call_sent_ahead_that_hangs_times_out_and_the_rest_are_not_waited_for(zygote, tmp_path):
+    cells = ["def h(x):\n    while x[0] == 1:\n        pass\n    return x"]
+    p = start(zygote, tmp_path, cells)
+    try:
+        proxy = _proxy(p, call_timeout_s=1.0)
+        xs = [np.array([float(i)]) for i in range(4)]
+        started = time.monotonic()
+        proxy.prefetch([("h", (x,), {}) for x in xs])
+        assert time.monotonic() - started < 5  # one time limit, not one per call after it
+        np.testing.assert_array_equal(proxy.h(xs[0]), xs[0])
+        for x in xs[1:]:
+            with pytest.raises(StudentTimeout):
+                proxy.h(x)
     finally:
         p.close()
