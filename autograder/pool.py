@@ -12,6 +12,7 @@ the course.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import multiprocessing as mp
 import os
@@ -65,6 +66,10 @@ def _judge(
     """
     from autograder.sandbox import Zygote
 
+    # What is loaded by now (NumPy, pytest, a forked judge's whole inheritance) lives as long as
+    # the judge: untracked by its collector, which would otherwise walk it again and again (and,
+    # in a fork, copy it page by page) while the suite is collected and the examples drawn.
+    gc.freeze()
     with Zygote() as zygote, pinned(slot, zygote.pid) as settle:  # the zygote warms up meanwhile
         from autograder.judge import grade_stream
         from autograder.notebook import load_submission
@@ -169,6 +174,8 @@ class LocalPool:
         if judges < 2:
             return
         import autograder.judge  # noqa: F401  (imported once here, not once in each judge)
+
+        gc.freeze()  # before the forks, so that no judge starts by collecting what it inherited
 
         ctx = mp.get_context("fork")
         self.tasks = ctx.Queue()
