@@ -189,7 +189,8 @@ class Course:
         import autograder
 
         package = Path(autograder.__file__).resolve().parent
-        paths += [package / "reference", package / "judge.py", package / "proxy.py", package / "diagnose.py"]
+        judge_side = ["judge.py", "proxy.py", "examples.py", "diagnose.py"]
+        paths += [package / "reference", *(package / name for name in judge_side)]
         return [p for p in paths if p.exists()]
 
     def submissions(self, assignment_id: str, students: list[str] | None = None) -> list[tuple[str, Path]]:

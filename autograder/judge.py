@@ -11,7 +11,6 @@ so the same notebook and suite always give the same row.
 from __future__ import annotations
 
 import contextlib
-import copy
 import gc
 import logging
 import os
@@ -24,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import pytest
 from _pytest.runner import runtestprotocol
 
@@ -32,6 +30,7 @@ from autograder import quiz as quizzes
 from autograder.course import AssignmentSpec, Course
 from autograder.diagnose import Misconception
 from autograder.errors import AutograderError, CourseError
+from autograder.examples import ExampleCache, load_hypothesis_profile
 from autograder.grading import CheckOutcome, grade_item
 from autograder.jail import Limits
 from autograder.models import CellResult, GradeResult, ItemResult, Submission
@@ -45,7 +44,6 @@ from autograder.proxy import (
     StudentRaised,
     StudentTimeout,
     builtin,
-    fresh_copy,
     own,
 )
 from autograder.sandbox import StudentProcess, WorkerLost, Zygote, hidden_paths, jail_spec
@@ -64,90 +62,6 @@ __all__ = [
 ]
 
 
-class ExampleCache:
-    """Each property test's examples, drawn once per judge process and replayed per student.
-
-    Hypothesis is derandomized, so it draws the same examples for every student; drawing costs
-    milliseconds each. The judge draws them once (recording what a passing run would see),
-    replays all of them for each student, and reports the failure with the smallest input.
-    Hypothesis's shrinking is not run while grading: its cost is unbounded (hundreds of calls
-    into a slow student function), and the smallest of the drawn failing inputs serves the
-    student as well.
-    """
-
-    def __init__(self) -> None:
-        self._examples: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {}
-        self._first_calls: dict[str, list[tuple[str, tuple[Any, ...], dict[str, Any]]]] = {}
-
-    def examples(
-        self, item: pytest.Function, fixtures: list[str]
-    ) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
-        key = f"{item.path}::{item.originalname}"
-        if key not in self._examples:
-            handle = item.obj.hypothesis
-            original = handle.inner_test
-            recorded: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
-
-            def record(*args: Any, **kwargs: Any) -> None:
-                drawn = {k: v for k, v in kwargs.items() if k not in fixtures}
-                recorded.append(copy.deepcopy((args, drawn)))
-
-            handle.inner_test = record
-            try:
-                item.obj(**dict.fromkeys(fixtures))
-            finally:
-                handle.inner_test = original
-            self._examples[key] = recorded
-        return self._examples[key]
-
-    def first_calls(
-        self, item: pytest.Function, fixtures: list[str], funcargs: dict[str, Any]
-    ) -> list[tuple[str, tuple[Any, ...], dict[str, Any]]]:
-        """The first call of a student function that each example makes, in order.
-
-        Before any answer comes back, a check's first call depends on its example alone, so it
-        is the same for every student: worked out once per judge, by running each example
-        against a stand-in for `student` that stops the check there. Examples that make no
-        call first are left out.
-        """
-        key = f"{item.path}::{item.originalname}"
-        if key not in self._first_calls:
-            handle = item.obj.hypothesis
-            planned = []
-            for args, drawn in self.examples(item, fixtures):
-                try:
-                    handle.inner_test(
-                        *fresh_copy(args), **{**funcargs, "student": _FirstCallOnly()}, **fresh_copy(drawn)
-                    )
-                except _FirstCall as first:
-                    planned.append((first.name, fresh_copy(first.args), fresh_copy(first.kwargs)))
-                except Exception:
-                    continue
-            self._first_calls[key] = planned
-        return self._first_calls[key]
-
-
-class _FirstCall(BaseException):
-    """Stops a check at its first call (a BaseException: a check's `except Exception` lets it by)."""
-
-    def __init__(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        super().__init__(name)
-        self.name, self.args, self.kwargs = name, args, kwargs
-
-
-class _FirstCallOnly:
-    """Stands in for `student` while `ExampleCache.first_calls` works out a check's first call."""
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        if name.startswith("_") or hasattr(StudentProxy, name):  # call, get, last...: not planned
-            raise AttributeError(name)
-
-        def first(*args: Any, **kwargs: Any) -> Any:
-            raise _FirstCall(name, args, kwargs)
-
-        return first
-
-
 @dataclass
 class Subject:
     """One submission in the chunk, with the cells to run and its recorded outcomes."""
@@ -156,17 +70,6 @@ class Subject:
     cells: list[tuple[int, str, str | None]]
     outcomes: list[CheckOutcome] = field(default_factory=list)
     done: bool = False
-
-
-def _input_size(value: Any) -> int:
-    """How big an input is, to pick the smallest failing example."""
-    if isinstance(value, np.ndarray):
-        return int(value.size)
-    if isinstance(value, list | tuple):
-        return sum(_input_size(v) for v in value) + 1
-    if isinstance(value, dict):
-        return sum(_input_size(v) for v in value.values()) + 1
-    return 1
 
 
 class _Discard:
@@ -354,17 +257,17 @@ class JudgePlugin:
             total_timeout_s=self.spec.notebook_timeout_s,
         )
         try:
-            self.proxy, broken = self._start(subject, process, scratch)
-            for i, check in enumerate(checks):
-                self._check(check, checks[i + 1].item if i + 1 < len(checks) else None)
-            try:
-                if broken:
-                    result = error_result(subject.submission, self.spec, INTERNAL_ERROR)
-                else:
-                    result = self._finish(subject, self.proxy, process, time.monotonic() - start)
-            except Exception:  # a grader's bug must cost this row its detail, never the row
-                log.exception("could not finish grading %s", subject.submission.student_id)
+            self.proxy = self._start(subject, process, scratch)
+            if self.proxy is None:  # no checks to run: the grader could not start the notebook
                 result = error_result(subject.submission, self.spec, INTERNAL_ERROR)
+            else:
+                for i, check in enumerate(checks):
+                    self._check(check, checks[i + 1].item if i + 1 < len(checks) else None)
+                try:
+                    result = self._finish(subject, self.proxy, process, time.monotonic() - start)
+                except Exception:  # a grader's bug must cost this row its detail, never the row
+                    log.exception("could not finish grading %s", subject.submission.student_id)
+                    result = error_result(subject.submission, self.spec, INTERNAL_ERROR)
             self.on_result(result)
             subject.done = True
         finally:
@@ -372,18 +275,18 @@ class JudgePlugin:
             process.close()
             shutil.rmtree(scratch, ignore_errors=True)
 
-    def _start(self, subject: Subject, process: StudentProcess, scratch: Path) -> tuple[StudentProxy, bool]:
-        """The proxy the checks call, and whether the grader (not the notebook) failed to start."""
+    def _start(self, subject: Subject, process: StudentProcess, scratch: Path) -> StudentProxy | None:
+        """The proxy the checks call; None when the grader (not the notebook) could not start."""
         try:
             _copy_submission_files(subject.submission.path.parent, scratch)
             process.start()
             self._warn_if_not_isolated(process)
-            return StudentProxy(process, self.spec), False
+            return StudentProxy(process, self.spec)
         except WorkerLost as lost:  # the notebook itself ended every worker
-            return StudentProxy(None, self.spec, start_error=lost.reason), False
+            return StudentProxy(None, self.spec, start_error=lost.reason)
         except Exception:  # no worker to grade it in (a jail that fails, a full disk): ours to fix
             log.exception("could not start grading %s", subject.submission.student_id)
-            return StudentProxy(None, self.spec, start_error="the grader could not start"), True
+            return None
 
     def _check(self, check: Check, nextitem: pytest.Item | None) -> None:
         """Run one check against the current student and record its outcome.
@@ -450,28 +353,9 @@ class JudgePlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
-        handle = getattr(pyfuncitem.obj, "hypothesis", None)
-        if handle is None:
-            return None
-        fixtures = list(pyfuncitem._fixtureinfo.argnames)
-        funcargs = {name: pyfuncitem.funcargs[name] for name in fixtures}
-        student = funcargs.get("student")
-        if isinstance(student, StudentProxy):  # every example's first call, in one round trip
-            student.prefetch(self.examples.first_calls(pyfuncitem, fixtures, funcargs))
-        failures: list[tuple[int, int, Exception]] = []
-        try:
-            for args, drawn in self.examples.examples(pyfuncitem, fixtures):
-                try:
-                    handle.inner_test(*fresh_copy(args), **funcargs, **fresh_copy(drawn))
-                except (StudentMissing, StudentTimeout, StudentCrashed):
-                    raise  # the same for every input: no need to try the others
-                except Exception as exc:
-                    failures.append((_input_size((args, drawn)), len(failures), exc))
-        finally:
-            if isinstance(student, StudentProxy):
-                student.drop_prefetched()
-        if failures:
-            raise min(failures, key=lambda f: (f[0], f[1]))[2]  # the smallest failing input
+        if not hasattr(pyfuncitem.obj, "hypothesis"):
+            return None  # pytest calls it
+        self.examples.replay(pyfuncitem)
         return True
 
     # --- fixtures ---
@@ -614,7 +498,7 @@ def grade_stream(
         exhausted = True
         return None
 
-    _load_hypothesis_profile()
+    load_hypothesis_profile()
     examples = examples or ExampleCache()
     while not exhausted:
         before = pulled
@@ -689,19 +573,3 @@ def _pytest_args(spec: AssignmentSpec) -> list[str]:
         "-o",
         "markers=item: the item a check belongs to",
     ]
-
-
-def _load_hypothesis_profile() -> None:
-    from hypothesis import HealthCheck, settings
-
-    settings.register_profile(
-        "judge",
-        max_examples=25,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        report_multiple_bugs=False,
-        suppress_health_check=list(HealthCheck),
-        print_blob=False,
-    )
-    settings.load_profile("judge")

@@ -1,4 +1,4 @@
-"""Reading, validating and patching notebooks (nbformat, nbgrader cell metadata).
+"""Reading and checking notebooks: format 4 JSON and nbgrader's cell metadata.
 
 `read_cells` turns a `.ipynb` into `Cell`s or raises `NotebookError` with a sentence a
 student can act on. `load_submission` does that for one student's file and never raises:
@@ -19,6 +19,7 @@ from typing import Any
 from autograder.models import Cell, Submission
 
 MAX_NOTEBOOK_BYTES = 50 << 20
+_DOWNLOAD = "Download it again from Jupyter and resubmit."
 
 
 class NotebookError(Exception):
@@ -100,19 +101,18 @@ def _is_number(value: Any) -> bool:
 
 def _cell_problem(cell: Any) -> tuple[str, str] | None:
     """What is wrong with one cell as grading reads it, and what to do; None if nothing."""
-    download = "Download it again from Jupyter and resubmit."
     if not isinstance(cell, dict):
-        return "it is not a JSON object", download
+        return "it is not a JSON object", _DOWNLOAD
     if cell.get("cell_type") not in ("code", "markdown", "raw"):
-        return "its cell_type is not code, markdown or raw", download
+        return "its cell_type is not code, markdown or raw", _DOWNLOAD
     source = cell.get("source")
     if not isinstance(source, str) and not (
         isinstance(source, list) and all(isinstance(line, str) for line in source)
     ):
-        return "its source is not text", download
+        return "its source is not text", _DOWNLOAD
     metadata = cell.get("metadata", {})
     if not isinstance(metadata, dict):
-        return "its metadata is not a JSON object", download
+        return "its metadata is not a JSON object", _DOWNLOAD
     if "nbgrader" not in metadata:
         return None
     fresh = "Copy your answers into a fresh copy of the assignment and submit that."
@@ -132,11 +132,10 @@ def _cell_problem(cell: Any) -> tuple[str, str] | None:
 
 def _notebook_problem(nb: dict[str, Any]) -> tuple[str, str] | None:
     """What is wrong with a format-4 notebook as grading reads it, and what to do; None if nothing."""
-    download = "Download it again from Jupyter and resubmit."
     if not isinstance(nb.get("cells"), list):
-        return ("its cells are not a list" if "cells" in nb else "it has no cells"), download
+        return ("its cells are not a list" if "cells" in nb else "it has no cells"), _DOWNLOAD
     if not isinstance(nb.get("metadata", {}), dict):
-        return "its metadata is not a JSON object", download
+        return "its metadata is not a JSON object", _DOWNLOAD
     for number, cell in enumerate(nb["cells"], start=1):  # numbered as a student counts
         problem = _cell_problem(cell)
         if problem is not None:
@@ -163,10 +162,7 @@ def read_cells(data: bytes, *, name: str = "the notebook") -> tuple[Cell, ...]:
         raw = json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         where = f", line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
-        raise NotebookError(
-            f"{name} is not a valid notebook (JSON error{where}). "
-            "Download it again from Jupyter and resubmit."
-        ) from None
+        raise NotebookError(f"{name} is not a valid notebook (JSON error{where}). {_DOWNLOAD}") from None
     if not isinstance(raw, dict) or ("cells" not in raw and "worksheets" not in raw):
         raise NotebookError(f"{name} is JSON but not a Jupyter notebook (no cells).")
     major = raw.get("nbformat")

@@ -136,8 +136,9 @@ class StudentProxy:
                     break
                 start = time.monotonic()
                 reply = ahead.next(name, timeout_s=timeout)
-                spent[name] += time.monotonic() - start
-                self._ahead.append((key, reply, time.monotonic() - start, timeout))
+                seconds = time.monotonic() - start
+                spent[name] += seconds
+                self._ahead.append((key, reply, seconds, timeout))
                 if not ahead.pending:
                     break
         finally:
