@@ -1,7 +1,7 @@
 """autograder: grade NumPy notebooks with a trusted judge and a jailed worker.
 
 The command line is `autograder` (see `cli`); the reports are also a Python API
-(`autograder.report.load`).
+(`autograder.views.report.load`).
 """
 
 __all__ = ["__version__"]

@@ -15,14 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import scores
-from autograder.course import AssignmentSpec, Course
+from autograder.course.layout import AssignmentSpec, Course
+from autograder.course.notebook import notebook_sha256
 from autograder.errors import UsageError
-from autograder.gradebook import GradeStore, grade_lock
-from autograder.jail import Limits
 from autograder.models import GradeResult
-from autograder.notebook import notebook_sha256
 from autograder.pool import JudgeJob, LocalPool, run_dask
+from autograder.sandbox.jail import Limits
+from autograder.store import scores
+from autograder.store.gradebook import GradeStore, grade_lock
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ class _Group(click.Group):
 
 
 def _course(ctx: click.Context) -> Any:
-    from autograder.course import load_course
+    from autograder.course.layout import load_course
 
     return load_course(Path(ctx.obj["root"]))
 
@@ -62,7 +62,7 @@ def main(ctx: click.Context, root: str, verbose: bool) -> None:
 @click.pass_context
 def release_cmd(ctx: click.Context, assignment: str) -> None:
     """Build release/ASSIGNMENT from source/ with nbgrader generate_assignment."""
-    from autograder.release import release
+    from autograder.course.release import release
 
     path = release(_course(ctx), assignment)
     click.echo(f"released {assignment} -> {path}")
@@ -153,7 +153,7 @@ def grade_cmd(
 @click.pass_context
 def report_cmd(ctx: click.Context, assignment: str | None, fmt: str) -> None:
     """Reports for ASSIGNMENT (or every graded assignment and a course gradebook)."""
-    from autograder import report
+    from autograder.views import report
 
     course = _course(ctx)
     if assignment is None:
@@ -244,7 +244,7 @@ def doctor_cmd() -> None:
 @click.pass_context
 def feedback_cmd(ctx: click.Context, assignment: str, students: tuple[str, ...]) -> None:
     """Write feedback/<student>/ASSIGNMENT/feedback.html for every graded student."""
-    from autograder import feedback
+    from autograder.views import feedback
 
     course = _course(ctx)
     course.assignment(assignment)
@@ -274,7 +274,7 @@ def collect_cmd(
     """Import a folder or an LMS zip of notebooks into submitted/<student>/ASSIGNMENT/."""
     from datetime import datetime
 
-    from autograder import collect
+    from autograder.course import collect
     from autograder.errors import UsageError
 
     course = _course(ctx)
@@ -305,7 +305,7 @@ def collect_cmd(
 @click.argument("notebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def check_cmd(notebook: Path) -> None:
     """A student's self-check from the shell: visible tests and quiz checks, no hidden tests."""
-    from autograder.selfcheck_cli import check_notebook
+    from autograder.selfcheck.cli import check_notebook
 
     for line in check_notebook(notebook).lines():
         click.echo(line)

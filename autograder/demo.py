@@ -13,8 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import batch, release, report, synth
-from autograder.course import AssignmentSpec, Course, copy_course
+from autograder import batch
+from autograder.course import release, synth
+from autograder.course.layout import AssignmentSpec, Course, copy_course
+from autograder.views import report
 
 NAMES = [
     "ada",

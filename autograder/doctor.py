@@ -9,9 +9,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.jail import Limits
-from autograder.reference.backend import available_backends
-from autograder.sandbox import StudentProcess, Zygote, jail_spec
+from autograder.judge.reference.backend import available_backends
+from autograder.sandbox.jail import Limits
+from autograder.sandbox.process import StudentProcess, Zygote, jail_spec
 
 PACKAGES = (
     "numpy",

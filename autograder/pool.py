@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import autograder
-from autograder.course import load_course
+from autograder.course.layout import load_course
 from autograder.errors import AutograderError, UsageError
-from autograder.jail import Limits
-from autograder.lifetime import die_with_parent
 from autograder.models import GradeResult, Submission
+from autograder.sandbox.jail import Limits
+from autograder.sandbox.lifetime import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -64,17 +64,17 @@ def _judge(
 
     With a `slot`, the judge and its zygote move to one CPU (`pinned`) once both are warm.
     """
-    from autograder.sandbox import Zygote
+    from autograder.sandbox.process import Zygote
 
     # What is loaded by now (NumPy, pytest, a forked judge's whole inheritance) lives as long as
     # the judge: untracked by its collector, which would otherwise walk it again and again (and,
     # in a fork, copy it page by page) while the suite is collected and the examples drawn.
     gc.freeze()
     with Zygote() as zygote, pinned(slot, zygote.pid) as settle:  # the zygote warms up meanwhile
-        from autograder.judge import grade_stream
-        from autograder.notebook import load_submission
-        from autograder.proxy import Reference
-        from autograder.reference.backend import BackendUnavailableError, load_backend
+        from autograder.course.notebook import load_submission
+        from autograder.judge.proxy import Reference
+        from autograder.judge.reference.backend import BackendUnavailableError, load_backend
+        from autograder.judge.runner import grade_stream
 
         course = load_course(Path(job.course_root))
         spec = course.assignment(job.assignment_id)
@@ -173,7 +173,7 @@ class LocalPool:
         self._fed = False
         if judges < 2:
             return
-        import autograder.judge  # noqa: F401  (imported once here, not once in each judge)
+        import autograder.judge.runner  # noqa: F401  (imported once here, not once in each judge)
 
         gc.freeze()  # before the forks, so that no judge starts by collecting what it inherited
 

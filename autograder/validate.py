@@ -16,8 +16,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import batch, contract, release, synth
-from autograder.course import AssignmentSpec, Course, copy_course
+from autograder import batch
+from autograder.course import contract, release, synth
+from autograder.course.layout import AssignmentSpec, Course, copy_course
 from autograder.models import GradeResult, ItemResult
 
 

@@ -28,7 +28,7 @@ import probe  # bench/ is on sys.path: it is the script's folder
 import synthclass
 from synthclass import ASSIGNMENT
 
-from autograder.course import Course
+from autograder.course.layout import Course
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "bench" / "out"
@@ -129,7 +129,7 @@ def nbgrader_cell_scores(course: Course) -> dict[tuple[str, str], float]:
     """nbgrader's auto_score of every grade cell of every submission, from its gradebook."""
     from nbgrader.api import Gradebook
 
-    from autograder.gradebook import ensure_scripts_on_path
+    from autograder.store.gradebook import ensure_scripts_on_path
 
     ensure_scripts_on_path()
     gb = Gradebook(course.db_url, course_id=course.course_id)
@@ -147,7 +147,7 @@ def nbgrader_cell_scores(course: Course) -> dict[tuple[str, str], float]:
 
 def autograder_cell_scores(course: Course) -> dict[tuple[str, str], float]:
     """How nbgrader's test cells scored in autograder's workers (table autograder_cells)."""
-    from autograder.gradebook import GradeStore
+    from autograder.store.gradebook import GradeStore
 
     store = GradeStore(course)
     try:

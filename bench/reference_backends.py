@@ -6,7 +6,7 @@ Two checks of the hidden suites are large enough for a GPU to matter: softmax an
 cross-entropy over a big batch of scores (4096 x 50,000 by default), and a reference training
 run of the ps5 network. Each runs on every backend that loads here (see `autograder doctor`),
 timed after a warm-up, with the device synchronised; results are compared with NumPy's under
-the tolerance policy (autograder.reference.tolerance). Prints a table and the ratio to NumPy.
+the tolerance policy (autograder.judge.reference.tolerance). Prints a table and the ratio to NumPy.
 On a machine without a GPU it says so and still runs the CPU backends.
 """
 
@@ -19,8 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from autograder.reference import xp_ref
-from autograder.reference.backend import Backend, BackendUnavailableError, load_backend, to_backend, to_numpy
+from autograder.judge.reference import xp_ref
+from autograder.judge.reference.backend import (
+    Backend,
+    BackendUnavailableError,
+    load_backend,
+    to_backend,
+    to_numpy,
+)
 
 
 def _sync(backend: Backend) -> None:

@@ -1,6 +1,6 @@
 """The benchmark's class: N synthetic ps4 submissions, a realistic and deterministic mix.
 
-Built like the demo's class (`autograder.synth`): the source solution, correct variants in
+Built like the demo's class (`autograder.course.synth`): the source solution, correct variants in
 other styles, one student per mutant, mixes of correct and mutant answers, two stubs (one left
 blank, one that answered a single function), one whose function raises, and one slow but
 finishing notebook (loop-based softmax after about a second of pure-Python work in its cell).
@@ -14,8 +14,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import release, synth
-from autograder.course import AssignmentSpec, Course, copy_course, load_course
+from autograder.course import release, synth
+from autograder.course.layout import AssignmentSpec, Course, copy_course, load_course
 
 ASSIGNMENT = "ps4-softmax"
 SLOW_LOOP = 10_000_000  # iterations of `acc += i % 7` at cell level: about 1 s of CPU

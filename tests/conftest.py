@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import release, synth
-from autograder.course import Course, copy_course, load_course
+from autograder.course import release, synth
+from autograder.course.layout import Course, copy_course, load_course
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -6,9 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograder.activations import BY_NAME
-from autograder.diagnose import ATOL, Misconception, expect_close, show
-from autograder.judge import StudentRaised, builtin
+from autograder.judge.suite import ATOL, BY_NAME, Misconception, StudentRaised, builtin, expect_close, show
 
 
 def check(student, ref, x, w, b, activation):

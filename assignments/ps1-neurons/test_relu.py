@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
-from autograder.diagnose import Misconception, expect_close, show
+from autograder.judge.suite import Misconception, expect_close, show
 
 
 def check(student, ref, z):

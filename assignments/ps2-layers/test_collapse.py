@@ -9,8 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from autograder.diagnose import ATOL, Misconception, clip, expect_close, raises, show
-from autograder.judge import StudentRaised
+from autograder.judge.suite import ATOL, Misconception, StudentRaised, clip, expect_close, raises, show
 
 
 def _in_given_order(weights):

@@ -6,9 +6,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from autograder.activations import BY_NAME
-from autograder.diagnose import ATOL, Misconception, clip, expect_close, raises, show
-from autograder.judge import StudentRaised, builtin
+from autograder.judge.suite import (
+    ATOL,
+    BY_NAME,
+    Misconception,
+    StudentRaised,
+    builtin,
+    clip,
+    expect_close,
+    raises,
+    show,
+)
 
 
 def wrong_models(W, x, b, act):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from autograder.diagnose import Misconception, show
+from autograder.judge.suite import Misconception, show
 
 X_XOR = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 XOR = [0, 1, 1, 0]

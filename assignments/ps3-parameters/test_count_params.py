@@ -7,8 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograder.diagnose import Misconception, expect_int
-from autograder.judge import StudentCrashed, StudentRaised
+from autograder.judge.suite import Misconception, StudentCrashed, StudentRaised, expect_int
 
 #: Sizes on which every wrong model gives a different total (right: 56, no biases: 46, a bias
 #: per input: 61, input-layer models: 63, 77, 112), to confirm a diagnosis made on an input

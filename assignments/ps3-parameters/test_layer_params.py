@@ -5,8 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograder.diagnose import Misconception, expect_int
-from autograder.judge import StudentCrashed, StudentRaised
+from autograder.judge.suite import Misconception, StudentCrashed, StudentRaised, expect_int
 
 #: A layer on which every wrong model gives a different count (right: 24, no bias: 21,
 #: a bias per input: 28), to confirm a diagnosis made on an input where two models agree.

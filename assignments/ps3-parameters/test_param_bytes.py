@@ -4,8 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograder.diagnose import Misconception, expect_int
-from autograder.judge import StudentCrashed, StudentRaised
+from autograder.judge.suite import Misconception, StudentCrashed, StudentRaised, expect_int
 
 BITS = {"float64": 64, "float32": 32, "float16": 16, "bfloat16": 16, "int8": 8}
 

@@ -5,8 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograder.diagnose import Misconception, show
-from autograder.judge import StudentCrashed, StudentRaised
+from autograder.judge.suite import Misconception, StudentCrashed, StudentRaised, show
 
 #: Sizes with no two equal neighbours, to confirm a diagnosis made on an input where the wrong
 #: shapes and the right ones happen to look alike.

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from autograder.diagnose import expect_close, show
+from autograder.judge.suite import expect_close, show
 
 
 def wrong_models(ref, logits, labels):

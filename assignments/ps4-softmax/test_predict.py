@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from autograder.diagnose import Misconception, show
+from autograder.judge.suite import Misconception, show
 
 
 def _as_labels(value):

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograder.diagnose import Misconception, as_float_array, matches, show
+from autograder.judge.suite import Misconception, as_float_array, matches, show
 
 
 def gd_model(x, y, lr, steps, *, sign=1.0, factor=2.0, after=False, bias=True):

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograder.diagnose import Misconception, expect_close, show
+from autograder.judge.suite import Misconception, expect_close, show
 
 KEYS = ("W1", "b1", "W2", "b2")
 ORDER = ("W2", "b2", "W1", "b1")  # backwards, as backpropagation meets them

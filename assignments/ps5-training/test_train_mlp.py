@@ -9,7 +9,7 @@ spare (measured: the noisy sine ends near 0.002 for seeds 0-4, XOR near 0 for se
 import numpy as np
 import pytest
 
-from autograder.diagnose import Misconception, as_float_array, show
+from autograder.judge.suite import Misconception, as_float_array, show
 
 KEYS = ("W1", "b1", "W2", "b2")
 SINE_THRESHOLD = 0.01

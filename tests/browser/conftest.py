@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import visible
-from autograder.course import Course, copy_course
+from autograder.course.layout import Course, copy_course
+from autograder.judge import visible
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

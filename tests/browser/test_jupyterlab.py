@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from autograder import demo
-from autograder.course import Course
+from autograder.course.layout import Course
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from autograder import batch, demo, synth
+from autograder import batch, demo
+from autograder.course import synth
 
 pytestmark = pytest.mark.slow
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import release
-from autograder.course import copy_course, load_course
+from autograder.course import release
+from autograder.course.layout import copy_course, load_course
 from autograder.validate import validate
 
 REPO = Path(__file__).resolve().parents[2]

@@ -11,10 +11,13 @@ import time
 
 import pytest
 
-from autograder import batch, judge, sandbox, synth
-from autograder.course import load_course
+from autograder import batch
+from autograder.course import synth
+from autograder.course.layout import load_course
 from autograder.errors import UsageError
-from autograder.gradebook import grade_lock
+from autograder.judge import runner as judge
+from autograder.sandbox import process as sandbox
+from autograder.store.gradebook import grade_lock
 
 pytestmark = pytest.mark.slow
 

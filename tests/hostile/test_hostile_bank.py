@@ -38,10 +38,11 @@ import nbformat
 import pytest
 
 import autograder
-from autograder import feedback, report, synth
 from autograder.batch import BatchSummary, grade
-from autograder.course import Course, load_course
-from autograder.gradebook import GradeStore
+from autograder.course import synth
+from autograder.course.layout import Course, load_course
+from autograder.store.gradebook import GradeStore
+from autograder.views import feedback, report
 
 pytestmark = pytest.mark.slow
 
@@ -557,10 +558,10 @@ ATTACKS: list[Attack] = [
             "softmax": src(
                 """
                 try:
-                    from autograder.reference.np_ref import softmax
+                    from autograder.judge.reference.np_ref import softmax
                 except Exception:
                     import os, autograder
-                    _path = os.path.join(os.path.dirname(autograder.__file__), "reference", "np_ref.py")
+                    _path = os.path.join(os.path.dirname(autograder.__file__), "judge", "reference", "np_ref.py")
                     try:
                         exec(open(_path).read())
                     except Exception:
@@ -694,10 +695,10 @@ ATTACKS: list[Attack] = [
                     """
                     import sys
                     prepared = {}
-                    for name in ("__main__", "autograder.worker"):  # the zygote runs as -m
+                    for name in ("__main__", "autograder.sandbox.worker"):  # the zygote runs as -m
                         prepared.update(getattr(sys.modules.get(name), "_PREPARED", {}))
                     hidden = any("HIDDEN TESTS" in s or "_softmax_ref" in s for s in prepared)
-                    for name in ("__main__", "autograder.worker"):  # visible test cells do nothing
+                    for name in ("__main__", "autograder.sandbox.worker"):  # visible test cells do nothing
                         table = getattr(sys.modules.get(name), "_PREPARED", {})
                         for s in [s for s in table if "expect_" in s]:
                             table[s] = compile("pass", "<poisoned>", "exec")
@@ -1114,8 +1115,8 @@ ATTACKS: list[Attack] = [
                 src(
                     """
                     import json
-                    import autograder.protocol as protocol
-                    import autograder.worker as worker
+                    import autograder.sandbox.protocol as protocol
+                    import autograder.sandbox.worker as worker
 
                     _send = protocol.send_frame
 
@@ -1359,7 +1360,7 @@ def _tree_hashes(root: Path, names: list[str]) -> dict[str, str]:
 def _hidden_lines(course: Course) -> list[str]:
     """Non-trivial lines of the hidden suite and the references, whitespace collapsed."""
     files = sorted((course.assignments_dir / A).glob("test_*.py")) + sorted(
-        (PACKAGE / "reference").glob("*.py")
+        (PACKAGE / "judge" / "reference").glob("*.py")
     )
     lines = set()
     for path in files:

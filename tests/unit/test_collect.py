@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from nbgrader.utils import parse_utc
 
-from autograder.collect import collect, load_mapping, sanitise_id, student_key
-from autograder.course import Course, copy_course
+from autograder.course.collect import collect, load_mapping, sanitise_id, student_key
+from autograder.course.layout import Course, copy_course
 from autograder.errors import UsageError
 
 A = "ps4-softmax"

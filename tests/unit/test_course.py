@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.course import load_assignment, load_course
+from autograder.course.layout import load_assignment, load_course
 from autograder.errors import CourseError, UnknownAssignmentError
 
 

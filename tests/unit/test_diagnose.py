@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder.diagnose import Misconception, classify, expect_close, expect_int, matches
+from autograder.judge.diagnose import Misconception, classify, expect_close, expect_int, matches
 
 
 def test_matches_is_scale_aware_and_nan_aware():

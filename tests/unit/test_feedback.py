@@ -17,12 +17,14 @@ from typing import Any
 import nbformat
 import pytest
 
-import autograder.reference
-from autograder import batch, feedback, synth
-from autograder.course import Course, load_course
+import autograder.judge.reference
+from autograder import batch
+from autograder.course import synth
+from autograder.course.layout import Course, load_course
 from autograder.errors import UsageError
-from autograder.gradebook import GradeStore, ensure_scripts_on_path
 from autograder.models import GradeResult, ItemResult
+from autograder.store.gradebook import GradeStore, ensure_scripts_on_path
+from autograder.views import feedback
 
 A = "ps4-softmax"
 MARKUP = "<script>alert(1)</script>"
@@ -116,7 +118,7 @@ def test_every_student_gets_a_page_in_nbgraders_feedback_layout(graded: GradedCl
 
 def test_no_page_contains_a_line_of_the_hidden_suite_or_the_reference(graded: GradedClass) -> None:
     spec = graded.course.assignment(A)
-    reference = sorted(Path(autograder.reference.__file__).parent.glob("*.py"))
+    reference = sorted(Path(autograder.judge.reference.__file__).parent.glob("*.py"))
     secret = nontrivial_lines([*spec.suite_files, *reference]) | hidden_test_lines(graded.course)
     assert len(secret) > 100
     for student, path in graded.pages.items():

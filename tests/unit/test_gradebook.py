@@ -16,11 +16,17 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from autograder import gradebook, nbgrader_rows
-from autograder.course import AssignmentSpec, Course, load_course
+from autograder.course.layout import AssignmentSpec, Course, load_course
 from autograder.errors import CourseError
-from autograder.gradebook import GradeStore, cells_table, ensure_scripts_on_path, items_table, runs_table
 from autograder.models import CellResult, GradeResult, ItemResult
+from autograder.store import gradebook, nbgrader_rows
+from autograder.store.gradebook import (
+    GradeStore,
+    cells_table,
+    ensure_scripts_on_path,
+    items_table,
+    runs_table,
+)
 
 A = "ps4-softmax"
 

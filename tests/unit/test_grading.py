@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from autograder.course import ItemSpec, Misconceptions
-from autograder.grading import CheckOutcome, grade_item
+from autograder.course.layout import ItemSpec, Misconceptions
+from autograder.judge.grading import CheckOutcome, grade_item
 
 SPEC = ItemSpec("softmax", points=3)
 CAT = Misconceptions({"softmax.wrong_axis": ("normalising along the wrong axis", "Sum along `axis`.")})

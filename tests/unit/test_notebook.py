@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from autograder.course.notebook import NotebookError, cells_to_run, load_submission, read_cells
 from autograder.models import Cell
-from autograder.notebook import NotebookError, cells_to_run, load_submission, read_cells
 
 
 def nb_bytes(cells, **meta):
@@ -244,7 +244,7 @@ def test_our_checksum_is_nbgraders(source, cell_type, meta):
     for the plain dict json.loads gives and for nbformat's cell alike; an error where it has one."""
     from nbgrader.utils import compute_checksum
 
-    from autograder.notebook import nbgrader_checksum
+    from autograder.course.notebook import nbgrader_checksum
 
     doc = {"cell_type": cell_type, "source": source, "metadata": {} if meta is None else {"nbgrader": meta}}
     text = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [doc]})

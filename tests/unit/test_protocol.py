@@ -23,9 +23,9 @@ from hypothesis.extra.numpy import (
     unsigned_integer_dtypes,
 )
 
-from autograder import protocol
-from autograder.protocol import FuncRef, ProtocolError, decode, encode
-from autograder.worker import _as_data
+from autograder.sandbox import protocol
+from autograder.sandbox.protocol import FuncRef, ProtocolError, decode, encode
+from autograder.sandbox.worker import _as_data
 
 
 def roundtrip(value, **kwargs):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from autograder import selfcheck
-from autograder.course import QuizQuestion
-from autograder.quiz import grade_answer, is_correct, notebook_key
+from autograder.course.layout import QuizQuestion
+from autograder.judge.quiz import grade_answer, is_correct, notebook_key
 
 CHOICE = QuizQuestion("max_shift", "choice", 1, "Why?", "b", hint="Think of exp(1000).")
 NUMERIC = QuizQuestion("prob", "numeric", 1, "p?", 0.836, tolerance=0.01)

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from autograder.reference import (
+from autograder.judge.reference import (
     Backend,
     BackendUnavailableError,
     Tolerance,
@@ -545,7 +545,7 @@ def test_xp_train_mlp_with_no_steps_returns_no_losses(backend: Backend) -> None:
 
 
 def test_importing_the_references_imports_neither_torch_nor_cupy() -> None:
-    code = "import sys, autograder.reference; print(sorted({'torch', 'cupy'} & set(sys.modules)))"
+    code = "import sys, autograder.judge.reference; print(sorted({'torch', 'cupy'} & set(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert done.stdout.strip() == "[]"
 
@@ -669,7 +669,7 @@ def test_float32_answers_pass_the_float32_tolerance(N: int, n: int, size: float,
 
 
 def test_the_judges_reference_remembers_an_answer_and_hands_out_copies():
-    from autograder.proxy import Reference
+    from autograder.judge.proxy import Reference
 
     ref = Reference(load_backend("numpy"))
     z = np.array([[1.0, 2.0, 0.5], [3.0, -1.0, 0.0]])
@@ -688,7 +688,7 @@ def test_the_judges_reference_remembers_an_answer_and_hands_out_copies():
     hnp.arrays(hnp.scalar_dtypes(), hnp.array_shapes(min_dims=0, max_dims=2, max_side=3)),
 )
 def test_memo_keys_are_equal_exactly_for_the_same_input(a, b):
-    from autograder.proxy import _memo_key
+    from autograder.judge.proxy import _memo_key
 
     ka, kb = _memo_key(a), _memo_key(b)
     if ka is None or kb is None:

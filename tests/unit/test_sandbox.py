@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 import autograder
-from autograder.jail import Limits
-from autograder.protocol import FuncRef
-from autograder.proxy import StudentCrashed, StudentProxy, StudentTimeout
-from autograder.sandbox import StudentProcess, Zygote, jail_spec
+from autograder.judge.proxy import StudentCrashed, StudentProxy, StudentTimeout
+from autograder.sandbox.jail import Limits
+from autograder.sandbox.process import StudentProcess, Zygote, jail_spec
+from autograder.sandbox.protocol import FuncRef
 
 IS_ROOT = os.geteuid() == 0
 

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograder.models import SCORE_COLUMNS
-from autograder.report import scores_frame
-from autograder.scores import write_scores_csv
+from autograder.store.scores import write_scores_csv
+from autograder.views.report import scores_frame
 
 text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30)
 rows = st.lists(

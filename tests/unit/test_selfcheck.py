@@ -12,11 +12,13 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder import selfcheck_cases, synth, visible
-from autograder.course import Course, copy_course, load_course
-from autograder.sandbox import Zygote
-from autograder.selfcheck_cases import CheckResult, Named
-from autograder.selfcheck_cli import check_notebook
+from autograder.course import synth
+from autograder.course.layout import Course, copy_course, load_course
+from autograder.judge import visible
+from autograder.sandbox.process import Zygote
+from autograder.selfcheck import cases as selfcheck_cases
+from autograder.selfcheck.cases import CheckResult, Named
+from autograder.selfcheck.cli import check_notebook
 
 A = "ps4-softmax"
 REPO = Path(__file__).resolve().parents[2]
@@ -216,7 +218,7 @@ def test_selfcheck_json_holds_no_reference_code_and_no_hidden_test_text(checks_f
         line.strip()
         for path in [
             *spec.suite_files,
-            REPO / "autograder" / "reference" / "np_ref.py",
+            REPO / "autograder" / "judge" / "reference" / "np_ref.py",
             repo_course.source_notebook(A),
         ]
         for line in path.read_text(encoding="utf-8").splitlines()

@@ -21,12 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from autograder import selfcheck_cases as selfcheck
-from autograder import synth
-from autograder.course import AssignmentSpec, Course
+from autograder.course import synth
+from autograder.course.layout import AssignmentSpec, Course
 from autograder.errors import CourseError
-from autograder.reference import np_ref
-from autograder.selfcheck_cases import Named, Outcome
+from autograder.judge.reference import np_ref
+from autograder.selfcheck import cases as selfcheck
+from autograder.selfcheck.cases import Named, Outcome
 
 log = logging.getLogger(__name__)
 

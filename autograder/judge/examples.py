@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograder.proxy import StudentCrashed, StudentMissing, StudentProxy, StudentTimeout, fresh_copy
+from autograder.judge.proxy import StudentCrashed, StudentMissing, StudentProxy, StudentTimeout, fresh_copy
 
 
 def load_hypothesis_profile() -> None:

@@ -24,10 +24,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from autograder import nbgrader_rows
-from autograder.course import AssignmentSpec, Course
+from autograder.course.layout import AssignmentSpec, Course
 from autograder.errors import CourseError, UsageError
 from autograder.models import GradeResult
+from autograder.store import nbgrader_rows
 
 _meta = sa.MetaData()
 

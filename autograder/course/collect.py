@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
-from autograder.course import Course
+from autograder.course.layout import Course
 from autograder.errors import UsageError
 
 MAX_TOTAL_BYTES = 1 << 30

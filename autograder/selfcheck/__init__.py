@@ -183,4 +183,4 @@ def quiz(question_id: str, answer: Any, key: str, *, hint: str = "") -> None:
 
 
 # Re-exported so that notebooks import everything a student uses from one place.
-from autograder.selfcheck_cases import CheckResult, check  # noqa: E402
+from autograder.selfcheck.cases import CheckResult, check  # noqa: E402

@@ -26,16 +26,14 @@ from typing import Any, Literal
 import pytest
 from _pytest.runner import runtestprotocol
 
-from autograder import quiz as quizzes
-from autograder.course import AssignmentSpec, Course
-from autograder.diagnose import Misconception
+from autograder.course.layout import AssignmentSpec, Course
+from autograder.course.notebook import NotebookError, cells_to_run, read_source_cells
 from autograder.errors import AutograderError, CourseError
-from autograder.examples import ExampleCache, load_hypothesis_profile
-from autograder.grading import CheckOutcome, grade_item
-from autograder.jail import Limits
-from autograder.models import CellResult, GradeResult, ItemResult, Submission
-from autograder.notebook import NotebookError, cells_to_run, read_source_cells
-from autograder.proxy import (
+from autograder.judge import quiz as quizzes
+from autograder.judge.diagnose import Misconception
+from autograder.judge.examples import ExampleCache, load_hypothesis_profile
+from autograder.judge.grading import CheckOutcome, grade_item
+from autograder.judge.proxy import (
     Reference,
     StudentCrashed,
     StudentFailure,
@@ -46,7 +44,9 @@ from autograder.proxy import (
     builtin,
     own,
 )
-from autograder.sandbox import StudentProcess, WorkerLost, Zygote, hidden_paths, jail_spec
+from autograder.models import CellResult, GradeResult, ItemResult, Submission
+from autograder.sandbox.jail import Limits
+from autograder.sandbox.process import StudentProcess, WorkerLost, Zygote, hidden_paths, jail_spec
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ library (PyTorch and CuPy lazily) and moves data to and from it; `tolerance` say
 answer must be to the reference.
 """
 
-from autograder.reference import np_ref, xp_ref
-from autograder.reference.backend import (
+from autograder.judge.reference import np_ref, xp_ref
+from autograder.judge.reference.backend import (
     Backend,
     BackendUnavailableError,
     available_backends,
@@ -15,7 +15,7 @@ from autograder.reference.backend import (
     to_backend,
     to_numpy,
 )
-from autograder.reference.tolerance import Tolerance, tolerance_for
+from autograder.judge.reference.tolerance import Tolerance, tolerance_for
 
 __all__ = [
     "Backend",

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autograder import selfcheck_cases as selfcheck
+from autograder.course.notebook import NotebookError, read_cells
 from autograder.errors import UsageError
 from autograder.models import Cell, CellResult
-from autograder.notebook import NotebookError, read_cells
-from autograder.protocol import FuncRef
-from autograder.sandbox import CallReply, StudentProcess, WorkerLost, Zygote, jail_spec
-from autograder.selfcheck_cases import FunctionCheck, Outcome
+from autograder.sandbox.process import CallReply, StudentProcess, WorkerLost, Zygote, jail_spec, paths_beside
+from autograder.sandbox.protocol import FuncRef
+from autograder.selfcheck import cases as selfcheck
+from autograder.selfcheck.cases import FunctionCheck, Outcome
 
 MAX_FOLDER_BYTES = 50 << 20
 
@@ -137,7 +137,7 @@ def check_notebook(
 
 def _course_paths(notebook: Path) -> list[Path]:
     """What the worker must not see when the notebook lies inside a course (hidden suites...)."""
-    from autograder.course import load_course
+    from autograder.course.layout import load_course
     from autograder.errors import CourseError
 
     for folder in list(notebook.resolve().parents)[:4]:
@@ -145,7 +145,8 @@ def _course_paths(notebook: Path) -> list[Path]:
             try:
                 return load_course(folder).hidden_paths()
             except CourseError:
-                return []
+                # A course we cannot read may still hold hidden suites: hide all of it.
+                return paths_beside(folder)
     return []
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from autograder.course import ItemSpec, Misconceptions
+from autograder.course.layout import ItemSpec, Misconceptions
 from autograder.models import ItemResult, Status
 
 #: Outcome kinds; `misconception` covers every failed value check (including `other`).

@@ -166,7 +166,7 @@ class Course:
         return load_assignment(folder)
 
     def hidden_paths(self) -> list[Path]:
-        """What a worker must not see: everything of the course but nothing it needs to run."""
+        """What a worker must not see of the course (the package's judge side hides with every worker)."""
         names = [
             "source",
             "release",
@@ -186,11 +186,6 @@ class Course:
             db = Path(self.db_url.removeprefix("sqlite:///"))
             db = db if db.is_absolute() else self.root / db
             paths += [db, db.with_name(db.name + "-journal"), db.with_name(db.name + "-wal")]
-        import autograder
-
-        package = Path(autograder.__file__).resolve().parent
-        judge_side = ["judge.py", "proxy.py", "examples.py", "diagnose.py"]
-        paths += [package / "reference", *(package / name for name in judge_side)]
         return [p for p in paths if p.exists()]
 
     def submissions(self, assignment_id: str, students: list[str] | None = None) -> list[tuple[str, Path]]:

@@ -18,14 +18,14 @@ import numpy as np
 from array_api_compat import array_namespace, to_device
 from array_api_compat import device as device_of
 
-from autograder.reference.np_ref import (
+from autograder.judge.reference.np_ref import (
     count_params,
     init_mlp,
     layer_params,
     param_bytes,
     weight_shapes,
 )
-from autograder.reference.np_ref import xor_network as np_xor_network
+from autograder.judge.reference.np_ref import xor_network as np_xor_network
 
 __all__ = [
     "collapse",

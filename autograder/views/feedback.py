@@ -26,10 +26,10 @@ from typing import Any
 
 import nbformat
 
-from autograder.course import AssignmentSpec, Course
+from autograder.course.layout import AssignmentSpec, Course
+from autograder.course.notebook import NotebookError, read_cells
 from autograder.errors import UsageError
-from autograder.gradebook import GradeStore
-from autograder.notebook import NotebookError, read_cells
+from autograder.store.gradebook import GradeStore
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +94,9 @@ def secret_lines(course: Course, spec: AssignmentSpec) -> list[str]:
 
     Longest first, so that a longer line is blanked before a shorter line inside it.
     """
-    import autograder.reference
+    import autograder.judge.reference
 
-    files = [*spec.suite_files, *sorted(Path(autograder.reference.__file__).parent.glob("*.py"))]
+    files = [*spec.suite_files, *sorted(Path(autograder.judge.reference.__file__).parent.glob("*.py"))]
     lines: list[str] = []
     for path in files:
         lines += path.read_text(encoding="utf-8").splitlines()

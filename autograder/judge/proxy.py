@@ -3,7 +3,7 @@
 Calling `student.softmax(z)` sends `z` to the student's worker as `.npy` bytes, within that
 function's time budget, and returns the answer as plain data, or raises a `StudentFailure`
 saying why there is none. `ref.softmax(z)` runs the reference solution on the chosen backend
-and returns NumPy values. The hidden suites import these names from `autograder.judge`.
+and returns NumPy values. The hidden suites import these names from `autograder.judge.runner`.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from autograder.course import AssignmentSpec
-from autograder.diagnose import show
-from autograder.protocol import FuncRef
-from autograder.reference import backend as backends
-from autograder.reference import np_ref, xp_ref
-from autograder.sandbox import CallReply, StudentProcess
+from autograder.course.layout import AssignmentSpec
+from autograder.judge.diagnose import show
+from autograder.judge.reference import backend as backends
+from autograder.judge.reference import np_ref, xp_ref
+from autograder.sandbox.process import CallReply, StudentProcess
+from autograder.sandbox.protocol import FuncRef
 
 
 def builtin(name: str) -> FuncRef:

@@ -1,6 +1,6 @@
 """The untrusted side: a zygote that forks jailed workers, and the worker's serve loop.
 
-`python -m autograder.worker FD` starts a zygote on the control socket FD. It imports what
+`python -m autograder.sandbox.worker FD` starts a zygote on the control socket FD. It imports what
 student code needs (NumPy, matplotlib with Agg, IPython's input transformer) once, then for
 each request forks a child that confines itself (`jail.confine`), runs the notebook's code
 cells in a fresh namespace and serves calls until told to stop. Everything it sends is data
@@ -27,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from autograder import protocol
-from autograder.activations import BY_NAME
-from autograder.jail import JailSpec, Shared, confine, confine_shared, interpreter_paths
-from autograder.lifetime import die_with_parent
+from autograder.sandbox import protocol
+from autograder.sandbox.activations import BY_NAME
+from autograder.sandbox.jail import JailSpec, Shared, confine, confine_shared, interpreter_paths
+from autograder.sandbox.lifetime import die_with_parent
 
 # Bound now, before student code can rebind names in builtins or in this module's globals.
 _exec = builtins.exec
@@ -392,7 +392,7 @@ def zygote(control: socket.socket) -> None:
 
 
 def main() -> None:
-    """Entry point: `python -m autograder.worker FD`."""
+    """Entry point: `python -m autograder.sandbox.worker FD`."""
     control = socket.socket(fileno=int(sys.argv[1]))
     zygote(control)
     sys.stderr.flush()

@@ -12,11 +12,11 @@ import logging
 import re
 from pathlib import Path
 
-from autograder.course import AssignmentSpec, Course
+from autograder.course.layout import AssignmentSpec, Course
+from autograder.course.notebook import NotebookError, read_source_cells
 from autograder.errors import CourseError
-from autograder.gradebook import ensure_scripts_on_path
-from autograder.notebook import NotebookError, read_source_cells
-from autograder.quiz import notebook_key
+from autograder.judge.quiz import notebook_key
+from autograder.store.gradebook import ensure_scripts_on_path
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def check_source(course: Course, spec: AssignmentSpec) -> None:
         if match is None or match.group(1) != notebook_key(question):
             raise CourseError(
                 f"{path}: quiz cell '{question.grade_id}' does not carry the key of "
-                f"quiz.toml's answer; use autograder.quiz.notebook_key for '{question.id}'."
+                f"quiz.toml's answer; use autograder.judge.quiz.notebook_key for '{question.id}'."
             )
 
 
@@ -120,7 +120,7 @@ def _open_quiz_answers(path: Path) -> None:
 
 def release(course: Course, assignment_id: str) -> Path:
     """Check the source against the spec, generate the release, add its visible checks."""
-    from autograder.visible import write_checks
+    from autograder.judge.visible import write_checks
 
     spec = course.assignment(assignment_id)
     check_source(course, spec)

@@ -23,7 +23,7 @@ from typing import Any
 
 import nbformat
 
-from autograder.course import AssignmentSpec, Course
+from autograder.course.layout import AssignmentSpec, Course
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from autograder.course import Course, load_course
-from autograder.gradebook import GradeStore
+from autograder.course.layout import Course, load_course
 from autograder.models import SCORE_COLUMNS
+from autograder.store.gradebook import GradeStore
 
 
 @dataclass(frozen=True)

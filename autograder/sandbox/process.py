@@ -1,6 +1,6 @@
 """Start and limit workers: the only module (with `pool`) that starts processes.
 
-A `Zygote` is a fresh interpreter (`python -m autograder.worker`) with a scrubbed environment
+A `Zygote` is a fresh interpreter (`python -m autograder.sandbox.worker`) with a scrubbed environment
 that has imported NumPy and friends once; it forks one confined worker per request. A
 `Worker` is the judge's handle on one such process: run the cells, call a function, read a
 variable, each under a wall-clock limit that kills the worker's whole process group.
@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import autograder
-from autograder import protocol
-from autograder.jail import JailSpec, Limits, scrubbed_environment
 from autograder.models import CellResult
+from autograder.sandbox import protocol
+from autograder.sandbox.jail import JailSpec, Limits, scrubbed_environment
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class Zygote:
         env = scrubbed_environment("/")
         env["PYTHONPATH"] = _package_root()
         self._proc = subprocess.Popen(
-            [python, "-m", "autograder.worker", str(child.fileno())],
+            [python, "-m", "autograder.sandbox.worker", str(child.fileno())],
             pass_fds=[child.fileno()],
             env=env,
             cwd="/",
@@ -517,16 +517,33 @@ def jail_spec(scratch: Path, *, hide: Sequence[Path], limits: Limits | None = No
     return JailSpec(scratch=str(scratch), limits=limits, uid=uid, hide=hidden_paths(hide))
 
 
+def trusted_dir() -> Path:
+    """The package's judge side (`autograder/judge/`: the judge, the references, the
+    classifiers): one folder, hidden from every worker as a whole."""
+    return Path(autograder.__file__).resolve().parent / "judge"
+
+
 def hidden_paths(hide: Sequence[Path]) -> tuple[str, ...]:
-    """What a worker must not see: `hide`, compiled copies of hidden modules, and (run from a
-    checkout) everything beside the package."""
+    """What a worker must not see: `hide`, the package's judge side, and (run from a checkout)
+    everything beside the package."""
     hidden = [str(p) for p in hide]
-    # Compiled copies of hidden modules (autograder/__pycache__/judge.*.pyc) hide with them.
-    for path in hide:
-        if path.suffix == ".py":
-            hidden += [str(c) for c in path.parent.glob(f"__pycache__/{path.stem}.*.pyc")]
+    hidden.append(str(trusted_dir()))
     hidden += _checkout_paths()
     return tuple(dict.fromkeys(hidden))
+
+
+def paths_beside(root: Path) -> list[Path]:
+    """Everything in `root` but the package and the interpreter's own directories (a .venv)."""
+    package = Path(autograder.__file__).resolve().parent
+    needed = _interpreter_dirs()
+    out = []
+    for entry in sorted(root.iterdir()):
+        if entry.is_symlink() or entry.resolve() == package:
+            continue
+        if any(d == entry or d.is_relative_to(entry) for d in needed):
+            continue
+        out.append(entry)
+    return out
 
 
 def _interpreter_dirs() -> set[Path]:
@@ -547,16 +564,7 @@ def _checkout_paths() -> tuple[str, ...]:
     quiz keys), its git history and its tests, whatever course is being graded: everything
     there but the package and the interpreter's own directories (a .venv) is hidden.
     """
-    package = Path(autograder.__file__).resolve().parent
-    root = package.parent
-    needed = _interpreter_dirs()
-    if any(root == d or root.is_relative_to(d) for d in needed):
+    root = Path(autograder.__file__).resolve().parent.parent
+    if any(root == d or root.is_relative_to(d) for d in _interpreter_dirs()):
         return ()
-    out = []
-    for entry in sorted(root.iterdir()):
-        if entry.is_symlink() or entry.resolve() == package:
-            continue
-        if any(d == entry or d.is_relative_to(entry) for d in needed):
-            continue
-        out.append(str(entry))
-    return tuple(out)
+    return tuple(str(p) for p in paths_beside(root))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from autograder.course import QuizQuestion
+from autograder.course.layout import QuizQuestion
 from autograder.models import ItemResult
 from autograder.selfcheck import quiz_key
 

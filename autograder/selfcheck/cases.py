@@ -1,6 +1,6 @@
 """`check(name)` in the student's kernel: run the visible cases of `selfcheck.json`.
 
-`selfcheck.json` is written next to the release notebook by `autograder.visible` at release
+`selfcheck.json` is written next to the release notebook by `autograder.judge.visible` at release
 time: public inputs, the expected outputs, and what each known misconception returns on them;
 data only, no code. A wrong answer is named by the misconception it looks like. Public, like
 everything a student imports; the authoritative grade comes from the hidden suite.
@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.activations import BY_NAME
+from autograder.sandbox.activations import BY_NAME
 
 CHECKS_FILE = "selfcheck.json"
 CHECKS_FORMAT = 1

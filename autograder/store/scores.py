@@ -11,9 +11,9 @@ import csv
 import re
 from pathlib import Path
 
-from autograder.course import Course
-from autograder.gradebook import GradeStore
+from autograder.course.layout import Course
 from autograder.models import SCORE_COLUMNS
+from autograder.store.gradebook import GradeStore
 
 _BREAKS = re.compile(r"[\r\n]+")
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from autograder.course import AssignmentSpec
+from autograder.course.layout import AssignmentSpec
 from autograder.errors import CourseError
 from autograder.models import GradeResult
 
