@@ -20,8 +20,9 @@ from autograder.course.layout import AssignmentSpec
 from autograder.judge.diagnose import show
 from autograder.judge.reference import backend as backends
 from autograder.judge.reference import np_ref, xp_ref
-from autograder.sandbox.process import CallReply, StudentProcess
+from autograder.sandbox.process import CallReply
 from autograder.sandbox.protocol import FuncRef
+from autograder.sandbox.session import StudentSession
 
 
 def builtin(name: str) -> FuncRef:
@@ -82,7 +83,7 @@ def _describe_args(args: Sequence[Any], kwargs: dict[str, Any]) -> str:
 class StudentProxy:
     """Calls into one student's worker, within each function's time budget."""
 
-    def __init__(self, process: StudentProcess | None, spec: AssignmentSpec, start_error: str = "") -> None:
+    def __init__(self, process: StudentSession | None, spec: AssignmentSpec, start_error: str = "") -> None:
         self._process = process
         self._start_error = start_error
         self._budget = {i.name: i.timeout_s for i in spec.items}

@@ -45,8 +45,8 @@ from autograder.judge.proxy import (
     own,
 )
 from autograder.models import CellResult, GradeResult, ItemResult, Submission
-from autograder.sandbox.jail import Limits
-from autograder.sandbox.process import StudentProcess, WorkerLost, Zygote, hidden_paths, jail_spec
+from autograder.sandbox.process import WorkerLost, hidden_paths
+from autograder.sandbox.session import Launcher, StudentSession
 
 log = logging.getLogger(__name__)
 
@@ -160,11 +160,10 @@ class JudgePlugin:
         course: Course,
         spec: AssignmentSpec,
         subjects: Callable[[], Subject | None],
-        zygote: Zygote,
+        launcher: Launcher,
         reference: Reference,
         on_result: Callable[[GradeResult], None],
         scratch_root: Path,
-        limits: Limits,
         examples: ExampleCache,
         on_start: Callable[[], None] = lambda: None,
     ) -> None:
@@ -173,18 +172,16 @@ class JudgePlugin:
         self.next_subject = subjects
         self.current: Subject | None = None
         self.proxy: StudentProxy | None = None
-        self.zygote = zygote
+        self.launcher = launcher
         self.reference = reference
         self.on_result = on_result
         self.scratch_root = scratch_root
-        self.limits = limits
         self.examples = examples
         self.on_start = on_start
         self.hidden = course.hidden_paths()
         self.collect_errors: list[str] = []
         self.items = {i.name for i in spec.items}
         self.tested: set[str] = set()
-        self._serial = 0
         self._warned = False
         self.fatal = ""  # why nobody could be graded, when it is not the suite's fault
 
@@ -223,7 +220,7 @@ class JudgePlugin:
             if hasattr(item.obj, "hypothesis"):
                 self.examples.examples(item, list(item._fixtureinfo.argnames))
         try:
-            self.zygote.wait_ready()
+            self.launcher.wait_ready()
         except RuntimeError as exc:
             self.fatal = str(exc)
             return True
@@ -247,12 +244,11 @@ class JudgePlugin:
         recorded here and `subject.done` stays false: `grade_stream` records the error.
         """
         start = time.monotonic()
-        self._serial += 1
         scratch = Path(tempfile.mkdtemp(prefix="s-", dir=self.scratch_root))
-        process = StudentProcess(
-            self.zygote,
-            jail_spec(scratch, hide=self.hidden, limits=self.limits, serial=self._serial),
+        process = self.launcher.launch(
             [(i, s) for i, s, _ in subject.cells],
+            scratch,
+            hide=self.hidden,
             cell_timeout_s=self.spec.cell_timeout_s,
             total_timeout_s=self.spec.notebook_timeout_s,
         )
@@ -275,7 +271,7 @@ class JudgePlugin:
             process.close()
             shutil.rmtree(scratch, ignore_errors=True)
 
-    def _start(self, subject: Subject, process: StudentProcess, scratch: Path) -> StudentProxy | None:
+    def _start(self, subject: Subject, process: StudentSession, scratch: Path) -> StudentProxy | None:
         """The proxy the checks call; None when the grader (not the notebook) could not start."""
         try:
             _copy_submission_files(subject.submission.path.parent, scratch)
@@ -369,9 +365,9 @@ class JudgePlugin:
         assert self.proxy is not None, "the student fixture lives only inside the run loop"
         return self.proxy
 
-    def _warn_if_not_isolated(self, process: StudentProcess) -> None:
+    def _warn_if_not_isolated(self, process: StudentSession) -> None:
         """Say once (per judge) what this machine does not isolate; see the README."""
-        iso = process.worker.isolation if process.worker else {}
+        iso = process.isolation()
         if self._warned or iso.get("namespaces", True):
             return
         self._warned = True
@@ -383,7 +379,7 @@ class JudgePlugin:
         )
 
     def _finish(
-        self, subject: Subject, proxy: StudentProxy, process: StudentProcess, duration: float
+        self, subject: Subject, proxy: StudentProxy, process: StudentSession, duration: float
     ) -> GradeResult:
         items: list[ItemResult] = []
         for spec_item in self.spec.items:
@@ -400,7 +396,7 @@ class JudgePlugin:
 
 
 def _result(
-    subject: Subject, items: list[ItemResult], process: StudentProcess, spec: AssignmentSpec, duration: float
+    subject: Subject, items: list[ItemResult], process: StudentSession, spec: AssignmentSpec, duration: float
 ) -> GradeResult:
     grade_ids = {i: g for i, _, g in subject.cells}
     cells = [CellResult(c.index, grade_ids.get(c.index), c.ok, c.ename, c.evalue) for c in process.results()]
@@ -458,10 +454,9 @@ def grade_stream(
     spec: AssignmentSpec,
     next_submission: Callable[[], Submission | None],
     *,
-    zygote: Zygote,
+    launcher: Launcher,
     reference: Reference,
     on_result: Callable[[GradeResult], None],
-    limits: Limits | None = None,
     examples: ExampleCache | None = None,
     on_start: Callable[[], None] = lambda: None,
 ) -> None:
@@ -479,8 +474,8 @@ def grade_stream(
         release_cells = read_source_cells(released) if released.is_file() else ()
     except (OSError, NotebookError) as exc:
         raise CourseError(f"{course.source_notebook(spec.assignment_id)}: cannot be read ({exc}).") from None
-    zygote.prepare([c.source for c in release_cells if c.cell_type == "code"])
-    zygote.share(hidden_paths(course.hidden_paths()))
+    launcher.prepare([c.source for c in release_cells if c.cell_type == "code"])
+    launcher.share(hidden_paths(course.hidden_paths()))
     exhausted = False
     pulled = 0
 
@@ -508,11 +503,10 @@ def grade_stream(
             course=course,
             spec=spec,
             subjects=next_subject,
-            zygote=zygote,
+            launcher=launcher,
             reference=reference,
             on_result=on_result,
             scratch_root=scratch_root,
-            limits=limits or Limits(),
             examples=examples,
             on_start=on_start,
         )
