@@ -85,15 +85,12 @@ def _judge(
     with contextlib.closing(launcher), pinned(slot, launcher) as settle:
         from autograder.course.notebook import load_submission
         from autograder.judge.proxy import Reference
-        from autograder.judge.reference.backend import BackendUnavailableError, load_backend
+        from autograder.judge.reference.backend import load_backend
         from autograder.judge.runner import grade_stream
 
         course = load_course(Path(job.course_root))
         spec = course.assignment(job.assignment_id)
-        try:
-            reference = Reference(load_backend(job.backend))
-        except BackendUnavailableError as exc:
-            raise AutograderError(str(exc)) from None
+        reference = Reference(load_backend(job.backend))  # BackendError: the parent says why
 
         def next_submission() -> Submission | None:
             pair = next_pair()

@@ -46,6 +46,7 @@ from autograder.judge.proxy import (
 )
 from autograder.models import CellResult, GradeResult, ItemResult, Submission
 from autograder.sandbox.process import WorkerLost, hidden_paths
+from autograder.sandbox.scratch import copy_submission_files
 from autograder.sandbox.session import Launcher, StudentSession
 
 log = logging.getLogger(__name__)
@@ -274,7 +275,7 @@ class JudgePlugin:
     def _start(self, subject: Subject, process: StudentSession, scratch: Path) -> StudentProxy | None:
         """The proxy the checks call; None when the grader (not the notebook) could not start."""
         try:
-            _copy_submission_files(subject.submission.path.parent, scratch)
+            copy_submission_files(subject.submission.path.parent, scratch)
             process.start()
             self._warn_if_not_isolated(process)
             return StudentProxy(process, self.spec)
@@ -435,18 +436,6 @@ def error_result(submission: Submission, spec: AssignmentSpec, message: str) -> 
         status="error",
         message=message,
     )
-
-
-def _copy_submission_files(folder: Path, scratch: Path, *, max_bytes: int = 50 << 20) -> None:
-    """The submission's own files (data a student added), within a size limit, no links."""
-    total = 0
-    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
-        if path.is_symlink() or not path.is_file():
-            continue
-        total += path.stat().st_size
-        if total > max_bytes:
-            break
-        shutil.copyfile(path, scratch / path.name)
 
 
 def grade_stream(
