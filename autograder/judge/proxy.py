@@ -3,7 +3,7 @@
 Calling `student.softmax(z)` sends `z` to the student's worker as `.npy` bytes, within that
 function's time budget, and returns the answer as plain data, or raises a `StudentFailure`
 saying why there is none. `ref.softmax(z)` runs the reference solution on the chosen backend
-and returns NumPy values. The hidden suites import these names from `autograder.judge.runner`.
+and returns NumPy values. The hidden suites import these names from `autograder.judge.suite`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """`autograder check NOTEBOOK`: a student's own notebook, checked from a shell as `check()` would.
 
-The notebook's code cells run in a jailed worker (`sandbox.Zygote`/`StudentProcess`), the same
+The notebook's code cells run in a jailed worker (`sandbox.process.Zygote`/`StudentProcess`), the same
 as grading uses, rather than in a Jupyter kernel through nbclient: a notebook that loops forever,
 exits or eats memory is stopped by the worker's limits and reported instead of hanging the shell,
 the run needs no kernel spec or ZeroMQ, and only plain data comes back. Nothing hidden is involved:
