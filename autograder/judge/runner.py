@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +33,7 @@ from autograder.judge import quiz as quizzes
 from autograder.judge.diagnose import Misconception
 from autograder.judge.examples import ExampleCache, load_hypothesis_profile
 from autograder.judge.grading import CheckOutcome, grade_item
+from autograder.judge.limits import CallLimits, LimitPolicy, cell_limits, time_reference, time_source_cells
 from autograder.judge.proxy import (
     Reference,
     StudentCrashed,
@@ -167,8 +168,10 @@ class JudgePlugin:
         limits: Limits,
         examples: ExampleCache,
         on_start: Callable[[], None] = lambda: None,
+        source_cells: Sequence[tuple[int, str, str | None]] = (),
     ) -> None:
         self.course = course
+        self.source_cells = source_cells
         self.spec = spec
         self.next_subject = subjects
         self.current: Subject | None = None
@@ -187,6 +190,8 @@ class JudgePlugin:
         self._serial = 0
         self._warned = False
         self.fatal = ""  # why nobody could be graded, when it is not the suite's fault
+        self.call_limits = CallLimits(spec, time_reference(reference))
+        self.source_cell_s: dict[Any, float] | None = None  # the source solution's cell times
 
     # --- pytest hooks ---
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
@@ -255,6 +260,7 @@ class JudgePlugin:
             [(i, s) for i, s, _ in subject.cells],
             cell_timeout_s=self.spec.cell_timeout_s,
             total_timeout_s=self.spec.notebook_timeout_s,
+            cell_limits=self._cell_limits(subject),
         )
         try:
             self.proxy = self._start(subject, process, scratch)
@@ -281,12 +287,34 @@ class JudgePlugin:
             _copy_submission_files(subject.submission.path.parent, scratch)
             process.start()
             self._warn_if_not_isolated(process)
-            return StudentProxy(process, self.spec)
+            return StudentProxy(process, self.spec, limits=self.call_limits.limit)
         except WorkerLost as lost:  # the notebook itself ended every worker
             return StudentProxy(None, self.spec, start_error=lost.reason)
         except Exception:  # no worker to grade it in (a jail that fails, a full disk): ours to fix
             log.exception("could not start grading %s", subject.submission.student_id)
             return None
+
+    def _cell_limits(self, subject: Subject) -> dict[int, float]:
+        """Each cell's time limit, from the source solution's own time (timed once a judge)."""
+        if self.source_cell_s is None:
+            self._serial += 1
+            scratch = Path(tempfile.mkdtemp(prefix="s-", dir=self.scratch_root))
+            try:
+                self.source_cell_s = time_source_cells(
+                    lambda cells: StudentProcess(
+                        self.zygote,
+                        jail_spec(scratch, hide=self.hidden, limits=self.limits, serial=self._serial),
+                        cells,
+                        cell_timeout_s=self.spec.cell_timeout_s,
+                        total_timeout_s=self.spec.notebook_timeout_s,
+                        max_restarts=0,
+                    ),
+                    self.source_cells,
+                )
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+        policy = LimitPolicy.of(self.spec)
+        return cell_limits(policy, self.spec.cell_timeout_s, self.source_cell_s, subject.cells)
 
     def _check(self, check: Check, nextitem: pytest.Item | None) -> None:
         """Run one check against the current student and record its outcome.
@@ -515,6 +543,7 @@ def grade_stream(
             limits=limits or Limits(),
             examples=examples,
             on_start=on_start,
+            source_cells=[(c.index, c.source, c.grade_id) for c in source if c.cell_type == "code"],
         )
         try:
             code = pytest.main(_pytest_args(spec), plugins=[plugin])

@@ -22,6 +22,7 @@ import socket
 import sys
 import time
 import traceback
+import types
 import warnings
 from typing import Any
 
@@ -31,6 +32,7 @@ from autograder.sandbox import protocol
 from autograder.sandbox.activations import BY_NAME
 from autograder.sandbox.jail import JailSpec, Shared, confine, confine_shared, interpreter_paths
 from autograder.sandbox.lifetime import die_with_parent
+from autograder.sandbox.softlimit import SoftLimit
 
 # Bound now, before student code can rebind names in builtins or in this module's globals.
 _exec = builtins.exec
@@ -39,6 +41,7 @@ _BaseException = BaseException
 _perf = time.perf_counter
 _array_equal = np.array_equal
 _ndarray = np.ndarray
+_FunctionType = types.FunctionType
 
 OUTPUT_CAP_CHARS = 64_000
 ERROR_TEXT_CAP = 400
@@ -98,6 +101,11 @@ class _Shell:
     getoutput = system
 
 
+def _hung(*args: Any, **kwargs: Any) -> Any:
+    """What a function that ran past its time limit becomes: it fails at once, every time."""
+    raise TimeoutError("it ran past its time limit earlier and is not run again while grading")
+
+
 def _describe(exc: BaseException) -> dict[str, Any]:
     try:
         text = str(exc)
@@ -122,26 +130,100 @@ class Session:
         self.shell = _Shell(self.ns)
         self.ns["get_ipython"] = lambda: self.shell
         self.ns["display"] = lambda *a, **k: None
+        self.limit = SoftLimit()
+        self.limit.install()
+        #: Functions that ran past a time limit -> why; each is replaced by `_hung` (see `_mark_hung`).
+        self.hung: dict[str, str] = {}
 
     def send(self, header: dict[str, Any], blobs: list[bytes] | None = None) -> None:
         protocol.send_frame(self.sock, header, blobs or [])
 
-    def run_cells(self, cells: list[dict[str, Any]]) -> None:
+    def run_cells(self, cells: list[dict[str, Any]], total_s: Any = None, hung: Any = None) -> None:
+        """Run each cell within its `limit_s` (if given) and the notebook's `total_s` (if given).
+
+        A cell past its limit is stopped, its row says so, and the student function it was
+        stuck in (if any) is marked hung; the cells after it run as usual. Once `total_s` is
+        spent, the remaining cells are not run.
+        """
+        if isinstance(hung, dict):  # found out by an earlier worker of this notebook
+            for name, why in hung.items():
+                self.hung.setdefault(str(name), str(why))
+        end = _perf() + float(total_s) if type(total_s) in (int, float) else None
         for cell in cells:
             index = int(cell["index"])
             source = str(cell["source"])
             result: dict[str, Any] = {"ev": "cell", "i": index, "ok": True}
+            limit = _limit(cell.get("limit_s"))
+            if end is not None:
+                left = end - _perf()
+                if left <= 0:
+                    result.update(
+                        ok=False, ename="BudgetExceeded", evalue="not run: the notebook used up its time"
+                    )
+                    self.send(result)
+                    continue
+                limit = left if limit is None else min(limit, left)
             start = 0.0
             try:
                 code = _PREPARED.get(source) or _compile_cell(source, f"<cell {index}>")
                 start = _perf()
-                _exec(code, self.ns)
+                self.limit.start(limit)
+                try:
+                    _exec(code, self.ns)
+                finally:
+                    self.limit.stop()
             except _BaseException as exc:  # SystemExit and KeyboardInterrupt too
                 result.update(ok=False, **_describe(exc))
             result["elapsed_s"] = _perf() - start if start else 0.0
+            if self.limit.timed_out:
+                names = self._stuck_in(None)
+                where = f" in {names[0]}" if names else ""
+                why = f"ran past its time limit of {limit:.3g} s in an earlier cell, so it was not run again"
+                self._mark_hung(names, why)
+                result.update(
+                    why=why,
+                    ok=False,
+                    ename="TimeoutError",
+                    evalue=f"the cell ran past its time limit of {limit:.3g} s{where}",
+                    timeout=True,
+                    hung=names,
+                )
+            self._restub()
             _close_figures()
             self.send(result)
         self.send({"ev": "done"})
+
+    def _stuck_in(self, called: str | None) -> list[str]:
+        """The functions to mark hung after a timeout: the one the judge called (if any) and
+        the student's innermost function that was running all along, by their global names."""
+        names = [called] if called else []
+        by_code = {}
+        for name, value in list(self.ns.items()):
+            if type(value) is _FunctionType and type(name) is str:
+                by_code[value.__code__] = name
+        for code in reversed(self.limit.stuck):
+            if code in by_code:
+                names.append(by_code[code])
+                break
+        return list(dict.fromkeys(names))
+
+    def _mark_hung(self, names: list[str], why: str) -> None:
+        for name in names:
+            self.hung.setdefault(name, why)
+        self._restub()
+
+    def _restub(self) -> None:
+        """Make every hung function fail at once wherever it is called from: its code is
+        swapped in place, so references held elsewhere (another function, a list of
+        activations) stop too; a cell that defines it again gets the same treatment."""
+        for name in self.hung:
+            fn = self.ns.get(name)
+            if type(fn) is not _FunctionType or fn.__code__ is _hung.__code__:
+                continue
+            try:
+                fn.__code__ = _hung.__code__
+            except ValueError:  # a closure: the name alone is replaced
+                self.ns[name] = _hung
 
     def _resolve_func(self, ref: protocol.FuncRef) -> Any:
         if ref.source == "builtin" and ref.name in BUILTIN_FUNCTIONS:
@@ -152,25 +234,43 @@ class Session:
 
     def call(self, header: dict[str, Any], blobs: list[bytes]) -> None:
         name = str(header["name"])
+        if name in self.hung:
+            self.send({"ok": False, "kind": "timeout", "evalue": self.hung[name], "hung": [name]})
+            return
         fn = self.ns.get(name)
         if fn is None or not callable(fn):
             self.send({"ok": False, "kind": "missing"})
             return
+        limit = _limit(header.get("limit_s"))
         args = protocol.decode(header["args"], blobs, resolve_func=self._resolve_func)
         kwargs = protocol.decode(header["kwargs"], blobs, resolve_func=self._resolve_func)
         before = [a.copy() if type(a) is _ndarray else None for a in args]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             start = _perf()
+            error: BaseException | None = None
             try:
-                # Overflow, invalid and divide warnings tell misconceptions apart; underflow
-                # to 0 is what a correct, stable formula does and would only add noise.
-                with np.errstate(over="warn", invalid="warn", divide="warn", under="ignore"):
-                    value = fn(*args, **kwargs)
+                self.limit.start(limit)
+                try:
+                    # Overflow, invalid and divide warnings tell misconceptions apart; underflow
+                    # to 0 is what a correct, stable formula does and would only add noise.
+                    with np.errstate(over="warn", invalid="warn", divide="warn", under="ignore"):
+                        value = fn(*args, **kwargs)
+                finally:
+                    self.limit.stop()
             except _BaseException as exc:
-                self.send({"ok": False, "kind": "raised", **_describe(exc), "elapsed_s": _perf() - start})
-                return
+                error = exc
             elapsed = _perf() - start
+            if self.limit.timed_out:  # even if the code caught the timeout and returned
+                names = self._stuck_in(name)
+                why = f"no answer within {limit:.3g} s (time limit)"
+                self._mark_hung(names, why)
+                stopped = {"ok": False, "kind": "timeout", "evalue": why, "hung": names, "elapsed_s": elapsed}
+                self.send(stopped)
+                return
+            if error is not None:
+                self.send({"ok": False, "kind": "raised", **_describe(error), "elapsed_s": elapsed})
+                return
         mutated = [
             i
             for i, (old, new) in enumerate(zip(before, args, strict=True))
@@ -222,7 +322,7 @@ class Session:
                 return
             op = header.get("op")
             if op == "run":
-                self.run_cells(header["cells"])
+                self.run_cells(header["cells"], header.get("total_s"), header.get("hung"))
             elif op == "call":
                 self.answer(header, blobs)
             elif op == "calls":  # several calls sent ahead: answered in order, one reply each
@@ -232,6 +332,13 @@ class Session:
                 self.get(header)
             elif op == "bye":
                 return
+
+
+def _limit(value: Any) -> float | None:
+    """A time limit the judge sent: positive seconds, or None for none."""
+    if type(value) in (int, float) and 0 < value < 1e6:
+        return float(value)
+    return None
 
 
 def _as_data(value: Any) -> tuple[Any, str]:

@@ -1,0 +1,98 @@
+"""A soft wall-clock limit inside the worker: a timer signal that stops student code in time.
+
+The judge's hard limit kills the whole worker, and everything the notebook built dies with it:
+the cells after the one that hung have to be run again in a fresh worker, and the function
+that hung is found out again by the next cell or check that calls it. A soft limit lets the
+worker find the hang itself and stay alive: when a cell or a call runs past its time, a
+`SIGALRM` samples the student's frames, samples them again `sample_s` later, then raises
+`SoftTimeout` into the running code (and again every `repeat_s`, should the code swallow it).
+The innermost of the student's functions still running at both samples is the one that hangs:
+a training loop calling a fast helper a thousand times names the loop, not the helper.
+
+Student code can block the signal, replace its handler or loop inside C; the judge's hard
+limit, a little later, stays the backstop. Nothing here imports the judge.
+"""
+
+from __future__ import annotations
+
+import signal
+from types import CodeType, FrameType
+from typing import Any
+
+#: How long after the limit the second sample is taken (the first is taken at the limit).
+SAMPLE_S = 0.2
+#: How often the timeout is raised again into code that caught it.
+REPEAT_S = 0.05
+
+
+class SoftTimeout(BaseException):
+    """Raised into student code whose time is up; a BaseException, so `except Exception` lets it pass."""
+
+
+def student_frames(frame: FrameType | None) -> list[FrameType]:
+    """The frames of functions defined in notebook cells on this stack, outermost first."""
+    found = []
+    while frame is not None:
+        code = frame.f_code
+        if code.co_filename.startswith("<cell") and code.co_name != "<module>":
+            found.append(frame)
+        frame = frame.f_back
+    found.reverse()
+    return found
+
+
+class SoftLimit:
+    """One worker's soft limit: `start(limit_s)` before student code, `stop()` after it.
+
+    After `stop()`, `timed_out` says whether the limit stopped the code (it raised), and
+    `stuck` holds the code objects of the student functions running at both samples,
+    outermost first.
+    """
+
+    def __init__(self, *, sample_s: float = SAMPLE_S, repeat_s: float = REPEAT_S) -> None:
+        self.sample_s = sample_s
+        self.repeat_s = repeat_s
+        self.armed = False
+        self.phase = 0
+        self.first: list[FrameType] = []
+        self.stuck: list[CodeType] = []
+
+    def install(self) -> None:
+        signal.signal(signal.SIGALRM, self._on_alarm)
+
+    @property
+    def timed_out(self) -> bool:
+        return self.phase >= 2
+
+    def start(self, limit_s: float | None) -> None:
+        """Arm the limit (none when `limit_s` is None)."""
+        self.phase = 0
+        self.first = []
+        self.stuck = []
+        if limit_s is None:
+            self.armed = False
+            return
+        self.armed = True
+        signal.setitimer(signal.ITIMER_REAL, max(limit_s, 0.001))
+
+    def stop(self) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        self.armed = False
+        self.first = []
+
+    def _on_alarm(self, signum: int, frame: FrameType | None) -> Any:
+        if not self.armed:
+            return
+        if self.phase == 0:
+            self.phase = 1
+            self.first = student_frames(frame)
+            signal.setitimer(signal.ITIMER_REAL, self.sample_s)
+            return
+        if self.phase == 1:
+            self.phase = 2
+            second = student_frames(frame)
+            # A loop in the cell itself, calling fast functions, blames none of them.
+            self.stuck = [f.f_code for f in second if any(f is g for g in self.first)]
+            self.first = []
+            signal.setitimer(signal.ITIMER_REAL, self.repeat_s, self.repeat_s)
+        raise SoftTimeout
