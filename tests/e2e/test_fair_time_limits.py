@@ -107,4 +107,6 @@ def test_ctrl_c_during_grade_stops_cleanly_and_a_rerun_finishes_the_rest(course,
     scores = load_course(course.root).reports_dir / "ps4-softmax" / "scores.csv"
     rows = read_csv(scores)
     assert {r["student"] for r in rows} == {f"{k}{n}" for k in ("fine", "hangs") for n in range(4)}
-    assert {r["status"] for r in rows if r["item"] == "mse" and r["student"].startswith("hangs")} == {"timeout"}
+    assert {r["status"] for r in rows if r["item"] == "mse" and r["student"].startswith("hangs")} == {
+        "timeout"
+    }
