@@ -162,4 +162,12 @@ def time_source_cells(
         return {}
     finally:
         process.close()
-    return cell_seconds(timed, cells)
+    seconds = cell_seconds(timed, cells)
+    slowest = max(seconds.values(), default=0.0)
+    log.info(
+        "the source solution's %d cells took %.2f s (the slowest %.2f s); cell limits follow from them",
+        len(seconds),
+        sum(seconds.values()),
+        slowest,
+    )
+    return seconds
