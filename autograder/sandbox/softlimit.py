@@ -9,14 +9,16 @@ worker find the hang itself and stay alive: when a cell or a call runs past its 
 The innermost of the student's functions still running at both samples is the one that hangs:
 a training loop calling a fast helper a thousand times names the loop, not the helper.
 
-Student code can block the signal, replace its handler or loop inside C; the judge's hard
-limit, a little later, stays the backstop. Nothing here imports the judge.
+`HungFunctions` then makes the function that hung fail at once wherever it is called again,
+in later cells and by the judge's calls. Student code can block the signal, replace its
+handler or loop inside C; the judge's hard limit, a little later, stays the backstop. Nothing
+here imports the judge.
 """
 
 from __future__ import annotations
 
 import signal
-from types import CodeType, FrameType
+from types import CodeType, FrameType, FunctionType
 from typing import Any
 
 #: How long after the limit the second sample is taken (the first is taken at the limit).
@@ -96,3 +98,49 @@ class SoftLimit:
             self.first = []
             signal.setitimer(signal.ITIMER_REAL, self.repeat_s, self.repeat_s)
         raise SoftTimeout
+
+
+def _hung(*args: Any, **kwargs: Any) -> Any:
+    """What a function that ran past its time limit becomes: it fails at once, every time."""
+    raise TimeoutError("it ran past its time limit earlier and is not run again while grading")
+
+
+class HungFunctions:
+    """The student's functions that ran past a limit (name -> why), in namespace `ns`."""
+
+    def __init__(self, ns: dict[str, Any]) -> None:
+        self.ns = ns
+        self.why: dict[str, str] = {}
+
+    def blame(self, stuck: list[CodeType], called: str | None) -> list[str]:
+        """The functions to mark hung after a timeout: the one the judge called (if any) and
+        the innermost student function that was running all along (`SoftLimit.stuck`), by
+        their global names."""
+        names = [called] if called else []
+        by_code = {}
+        for name, value in list(self.ns.items()):
+            if type(value) is FunctionType and type(name) is str:
+                by_code[value.__code__] = name
+        for code in reversed(stuck):
+            if code in by_code:
+                names.append(by_code[code])
+                break
+        return list(dict.fromkeys(names))
+
+    def mark(self, names: list[str], why: str) -> None:
+        for name in names:
+            self.why.setdefault(name, why)
+        self.restub()
+
+    def restub(self) -> None:
+        """Make every hung function fail at once wherever it is called from: its code is
+        swapped in place, so references held elsewhere (another function, a list of
+        activations) stop too; a cell that defines it again gets the same treatment."""
+        for name in self.why:
+            fn = self.ns.get(name)
+            if type(fn) is not FunctionType or fn.__code__ is _hung.__code__:
+                continue
+            try:
+                fn.__code__ = _hung.__code__
+            except ValueError:  # a closure: the name alone is replaced
+                self.ns[name] = _hung

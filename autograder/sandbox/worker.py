@@ -22,7 +22,6 @@ import socket
 import sys
 import time
 import traceback
-import types
 import warnings
 from typing import Any
 
@@ -32,7 +31,7 @@ from autograder.sandbox import protocol
 from autograder.sandbox.activations import BY_NAME
 from autograder.sandbox.jail import JailSpec, Shared, confine, confine_shared, interpreter_paths
 from autograder.sandbox.lifetime import die_with_parent
-from autograder.sandbox.softlimit import SoftLimit
+from autograder.sandbox.softlimit import HungFunctions, SoftLimit
 
 # Bound now, before student code can rebind names in builtins or in this module's globals.
 _exec = builtins.exec
@@ -41,7 +40,6 @@ _BaseException = BaseException
 _perf = time.perf_counter
 _array_equal = np.array_equal
 _ndarray = np.ndarray
-_FunctionType = types.FunctionType
 
 OUTPUT_CAP_CHARS = 64_000
 ERROR_TEXT_CAP = 400
@@ -101,11 +99,6 @@ class _Shell:
     getoutput = system
 
 
-def _hung(*args: Any, **kwargs: Any) -> Any:
-    """What a function that ran past its time limit becomes: it fails at once, every time."""
-    raise TimeoutError("it ran past its time limit earlier and is not run again while grading")
-
-
 def _describe(exc: BaseException) -> dict[str, Any]:
     try:
         text = str(exc)
@@ -132,8 +125,8 @@ class Session:
         self.ns["display"] = lambda *a, **k: None
         self.limit = SoftLimit()
         self.limit.install()
-        #: Functions that ran past a time limit -> why; each is replaced by `_hung` (see `_mark_hung`).
-        self.hung: dict[str, str] = {}
+        #: Functions that ran past a time limit -> why; each fails at once from then on.
+        self.hung = HungFunctions(self.ns)
 
     def send(self, header: dict[str, Any], blobs: list[bytes] | None = None) -> None:
         protocol.send_frame(self.sock, header, blobs or [])
@@ -147,7 +140,7 @@ class Session:
         """
         if isinstance(hung, dict):  # found out by an earlier worker of this notebook
             for name, why in hung.items():
-                self.hung.setdefault(str(name), str(why))
+                self.hung.why.setdefault(str(name), str(why))
         end = _perf() + float(total_s) if type(total_s) in (int, float) else None
         for cell in cells:
             index = int(cell["index"])
@@ -176,10 +169,10 @@ class Session:
                 result.update(ok=False, **_describe(exc))
             result["elapsed_s"] = _perf() - start if start else 0.0
             if self.limit.timed_out:
-                names = self._stuck_in(None)
+                names = self.hung.blame(self.limit.stuck, None)
                 where = f" in {names[0]}" if names else ""
                 why = f"ran past its time limit of {limit:.3g} s in an earlier cell, so it was not run again"
-                self._mark_hung(names, why)
+                self.hung.mark(names, why)
                 result.update(
                     why=why,
                     ok=False,
@@ -188,42 +181,10 @@ class Session:
                     timeout=True,
                     hung=names,
                 )
-            self._restub()
+            self.hung.restub()  # a cell that defined a hung function again
             _close_figures()
             self.send(result)
         self.send({"ev": "done"})
-
-    def _stuck_in(self, called: str | None) -> list[str]:
-        """The functions to mark hung after a timeout: the one the judge called (if any) and
-        the student's innermost function that was running all along, by their global names."""
-        names = [called] if called else []
-        by_code = {}
-        for name, value in list(self.ns.items()):
-            if type(value) is _FunctionType and type(name) is str:
-                by_code[value.__code__] = name
-        for code in reversed(self.limit.stuck):
-            if code in by_code:
-                names.append(by_code[code])
-                break
-        return list(dict.fromkeys(names))
-
-    def _mark_hung(self, names: list[str], why: str) -> None:
-        for name in names:
-            self.hung.setdefault(name, why)
-        self._restub()
-
-    def _restub(self) -> None:
-        """Make every hung function fail at once wherever it is called from: its code is
-        swapped in place, so references held elsewhere (another function, a list of
-        activations) stop too; a cell that defines it again gets the same treatment."""
-        for name in self.hung:
-            fn = self.ns.get(name)
-            if type(fn) is not _FunctionType or fn.__code__ is _hung.__code__:
-                continue
-            try:
-                fn.__code__ = _hung.__code__
-            except ValueError:  # a closure: the name alone is replaced
-                self.ns[name] = _hung
 
     def _resolve_func(self, ref: protocol.FuncRef) -> Any:
         if ref.source == "builtin" and ref.name in BUILTIN_FUNCTIONS:
@@ -234,8 +195,8 @@ class Session:
 
     def call(self, header: dict[str, Any], blobs: list[bytes]) -> None:
         name = str(header["name"])
-        if name in self.hung:
-            self.send({"ok": False, "kind": "timeout", "evalue": self.hung[name], "hung": [name]})
+        if name in self.hung.why:
+            self.send({"ok": False, "kind": "timeout", "evalue": self.hung.why[name], "hung": [name]})
             return
         fn = self.ns.get(name)
         if fn is None or not callable(fn):
@@ -262,9 +223,9 @@ class Session:
                 error = exc
             elapsed = _perf() - start
             if self.limit.timed_out:  # even if the code caught the timeout and returned
-                names = self._stuck_in(name)
+                names = self.hung.blame(self.limit.stuck, name)
                 why = f"no answer within {limit:.3g} s (time limit)"
-                self._mark_hung(names, why)
+                self.hung.mark(names, why)
                 stopped = {"ok": False, "kind": "timeout", "evalue": why, "hung": names, "elapsed_s": elapsed}
                 self.send(stopped)
                 return
