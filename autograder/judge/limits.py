@@ -144,24 +144,35 @@ def cell_limits(
 
 
 def time_source_cells(
-    process_factory: Callable[[Sequence[tuple[int, str]]], Any], cells: Sequence[tuple[int, str, str | None]]
+    spawn: Callable[[], Any],
+    cells: Sequence[tuple[int, str, str | None]],
+    *,
+    cell_timeout_s: float,
+    total_timeout_s: float,
 ) -> dict[Any, float]:
-    """Run the source solution's code cells in a worker (`process_factory(cells)`, a
-    `StudentProcess` not yet started) and return each cell's time (see `cell_seconds`).
+    """Run the source solution's code cells in a fresh worker (`spawn()`, a `Worker`) and
+    return each cell's time (see `cell_seconds`).
 
     The source notebook holds nothing a worker may not run: graded notebooks run its locked
     cells, hidden tests included, already. A cell of it that fails is left out (its cells
     then get the ceiling), and so is everything when the notebook cannot be run at all.
     """
-    process = process_factory([(i, s) for i, s, _ in cells])
+    timed: dict[int, tuple[bool, float]] = {}
     try:
-        process.start()
-        timed = {i: (r[0], process.cell_seconds.get(i, 0.0)) for i, r in process.cell_results.items()}
-    except Exception as exc:
+        worker = spawn()
+    except Exception as exc:  # no worker: the students' own start says why
         log.warning("could not time the source solution's cells (%s); cells get cell_timeout_s", exc)
         return {}
+    try:
+        for index, ok, _, _, seconds in worker.run_cells(
+            [(i, s) for i, s, _ in cells], cell_timeout_s=cell_timeout_s, total_timeout_s=total_timeout_s
+        ):
+            timed[index] = (ok, seconds)
+    except Exception as exc:  # the source itself hung or crashed: the ceilings hold
+        log.warning("the source solution's cells could not all be timed (%s)", exc)
+        return {}
     finally:
-        process.close()
+        worker.close()
     seconds = cell_seconds(timed, cells)
     slowest = max(seconds.values(), default=0.0)
     log.info(

@@ -299,17 +299,13 @@ class JudgePlugin:
         if self.source_cell_s is None:
             self._serial += 1
             scratch = Path(tempfile.mkdtemp(prefix="s-", dir=self.scratch_root))
+            spec = jail_spec(scratch, hide=self.hidden, limits=self.limits, serial=self._serial)
             try:
                 self.source_cell_s = time_source_cells(
-                    lambda cells: StudentProcess(
-                        self.zygote,
-                        jail_spec(scratch, hide=self.hidden, limits=self.limits, serial=self._serial),
-                        cells,
-                        cell_timeout_s=self.spec.cell_timeout_s,
-                        total_timeout_s=self.spec.notebook_timeout_s,
-                        max_restarts=0,
-                    ),
+                    lambda: self.zygote.spawn(spec),
                     self.source_cells,
+                    cell_timeout_s=self.spec.cell_timeout_s,
+                    total_timeout_s=self.spec.notebook_timeout_s,
                 )
             finally:
                 shutil.rmtree(scratch, ignore_errors=True)
