@@ -6,12 +6,15 @@ import time
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from autograder import batch
 from autograder.cli import _ProgressLine
 from autograder.judge.limits import CallLimits, LimitPolicy, cell_limits, shape_key
 from autograder.models import GradeResult, ItemResult
+from autograder.store import scores
+from autograder.views import report
 
 POLICY = LimitPolicy(multiple=50.0, call_floor_s=2.0, cell_floor_s=3.0)
 
@@ -95,3 +98,40 @@ def test_progress_before_the_first_result_says_the_eta_is_unknown(capsys):
     line.tty = False
     line(batch.Progress(0, 10, "", 3.0))
     assert capsys.readouterr().err == "ps1: graded 0/10, ETA ?\n"
+
+
+class _Store:
+    """Just the journal rows `run_table` reads."""
+
+    def item_rows(self, assignment_id):
+        return [
+            {"student": "ada", "item": "f", "score": 2.0, "max_score": 2.0, "status": "passed"},
+            {"student": "ada", "item": "g", "score": 0.0, "max_score": 1.0, "status": "timeout"},
+            {"student": "bob", "item": "f", "score": 1.0, "max_score": 2.0, "status": "partial"},
+            {"student": "bob", "item": "g", "score": 1.0, "max_score": 1.0, "status": "passed"},
+        ]
+
+    def run_rows(self, assignment_id):
+        return [
+            {"student": "ada", "status": "graded", "duration_s": 7.25, "graded_at": 0.0},
+            {"student": "bob", "status": "graded", "duration_s": 0.5, "graded_at": 0.0},
+        ]
+
+
+def test_runs_csv_has_a_row_a_student_with_time_score_and_what_timed_out(tmp_path):
+    course = SimpleNamespace(reports_dir=tmp_path)
+    path = scores.write_runs_csv(course, _Store(), "a")  # type: ignore[arg-type]
+    assert path == tmp_path / "a" / "runs.csv"
+    assert path.read_text().splitlines() == [
+        "student,assignment,score,max_score,status,duration_s,timeouts,graded_at",
+        "ada,a,2.0,3.0,graded,7.25,g,1970-01-01T00:00:00+00:00",
+        "bob,a,2.0,3.0,graded,0.5,,1970-01-01T00:00:00+00:00",
+    ]
+
+
+def test_the_report_lists_the_slowest_students_first():
+    runs = pd.DataFrame(scores.run_table(_Store(), "a"))  # type: ignore[arg-type]
+    slowest = report.slowest_students(runs)
+    assert list(slowest["student"]) == ["ada", "bob"]
+    assert list(slowest.columns) == ["student", "duration_s", "score", "max_score", "status", "timeouts"]
+    assert slowest.loc[0, "timeouts"] == "g"
