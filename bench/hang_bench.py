@@ -269,8 +269,12 @@ def run_demo(args: argparse.Namespace, scratch: Path) -> bool:
     else:
         print(f"| `autograder demo` | wall s |\n|---|---:|\n| calibrated limits | {run.wall_s:.1f} |")
     print(
-        f"\ndemo wall time: {run.wall_s:.1f} s (target < {DEMO_TARGET_S:g} s on 2 cores): "
-        f"{'met' if run.wall_s < DEMO_TARGET_S else 'NOT met'}"
+        f"\ndemo wall time: {run.wall_s:.1f} s (target < {DEMO_TARGET_S:g} s for the whole demo on 2 cores): "
+        + (
+            ("met" if run.wall_s < DEMO_TARGET_S else "NOT met")
+            if not args.assignment
+            else "no verdict (only part of the demo ran)"
+        )
     )
     return report_problems(problems, hanging_total, students_total) and run.returncode == 0
 
