@@ -82,7 +82,9 @@ def check_hangs(rows: Rows, twins: Rows, hangers: dict[str, str], twin_of: dict[
         if mine.get(function, ("", ""))[1] != "timeout":
             problems.append(f"{student}: {function} is {mine.get(function)}, not a timeout")
         for item, value in twin.items():
-            if item != function and mine.get(item) != value:
+            # Points only: a function that calls the hung one fails with `error` (it raised a
+            # TimeoutError), where calling the stub makes it `missing`; both score nothing.
+            if item != function and mine.get(item, ("", ""))[0] != value[0]:
                 problems.append(f"{student}: {item} scored {mine.get(item)}, as a stub {value}")
     return problems
 
