@@ -251,6 +251,7 @@ class JudgePlugin:
         Should a check end the session instead (pytest failing, an interrupt), nothing is
         recorded here and `subject.done` stays false: `grade_stream` records the error.
         """
+        cell_limits = self._cell_limits(subject)  # the first time, timing the source: not this student's
         start = time.monotonic()
         self._serial += 1
         scratch = Path(tempfile.mkdtemp(prefix="s-", dir=self.scratch_root))
@@ -260,7 +261,7 @@ class JudgePlugin:
             [(i, s) for i, s, _ in subject.cells],
             cell_timeout_s=self.spec.cell_timeout_s,
             total_timeout_s=self.spec.notebook_timeout_s,
-            cell_limits=self._cell_limits(subject),
+            cell_limits=cell_limits,
         )
         try:
             self.proxy = self._start(subject, process, scratch)
