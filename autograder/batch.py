@@ -26,8 +26,9 @@ from autograder.course.layout import AssignmentSpec, Course
 from autograder.course.notebook import notebook_sha256
 from autograder.errors import UsageError
 from autograder.models import GradeResult
-from autograder.pool import JudgeJob, LocalPool, run_dask
+from autograder.pool import JudgeJob, LocalPool, jailed, run_dask
 from autograder.sandbox.jail import Limits
+from autograder.sandbox.session import Launcher
 from autograder.store import scores
 from autograder.store.gradebook import GradeStore, grade_lock
 
@@ -180,8 +181,12 @@ def grade(
     backend: str = "numpy",
     limits: Limits | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    launcher: Callable[[Limits], Launcher] = jailed,
 ) -> BatchSummary:
-    """Grade every (or each named) submission of `assignment_id` and record it."""
+    """Grade every (or each named) submission of `assignment_id` and record it.
+
+    `launcher` starts the student sessions (the jail; tests pass an in-process fake).
+    """
     spec = course.assignment(assignment_id)
     workers = workers or os.cpu_count() or 1
     if workers < 1:
@@ -194,7 +199,7 @@ def grade(
             missing = sorted(set(students) - {s for s, _ in found})
             if missing:
                 raise UsageError(f"no submission of {assignment_id} for: {', '.join(missing)}.")
-        job = JudgeJob(str(course.root), assignment_id, backend, limits or Limits())
+        job = JudgeJob(str(course.root), assignment_id, backend, limits or Limits(), launcher)
         judges = 0 if scheduler else min(workers, len(found))
         # Judges start now and warm up while the gradebook says what is left to grade.
         with _sigint_ignored():

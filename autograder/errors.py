@@ -5,8 +5,18 @@
     │   └── UnknownAssignmentError  no such assignment
     ├── UsageError                  bad arguments, a busy course (another grade run)
     └── BackendError                a reference backend that cannot be used here
+        └── reference.backend.BackendUnavailableError   its library or GPU is missing
 
-Problems with one submission are never errors: they are rows with status `error`.
+Problems with one submission are never errors of the command: they are rows with status
+`error` or `timeout`. These exceptions carry such problems inside the grader and never reach
+the user as an exit status:
+
+    course.notebook.NotebookError   a submission that cannot be read (its row says why)
+    sandbox.process.WorkerLost      a worker that ended or hung before it answered
+    sandbox.process.ZygoteLost      a zygote that is gone (the launcher starts another)
+    sandbox.protocol.ProtocolError  a frame from a worker that the grader does not take
+    judge.proxy.StudentFailure      a call to a student's function that gave no answer
+    selfcheck.SelfCheckError        a self-check that did not pass, in the student's kernel
 """
 
 from __future__ import annotations

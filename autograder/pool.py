@@ -30,6 +30,7 @@ from autograder.errors import AutograderError, UsageError
 from autograder.models import GradeResult, Submission
 from autograder.sandbox.jail import Limits
 from autograder.sandbox.lifetime import die_with_parent
+from autograder.sandbox.session import Launcher
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +38,26 @@ Pair = tuple[str, str]  # (student_id, notebook path)
 Chunk = tuple[Pair, ...]
 
 
+def jailed(limits: Limits) -> Launcher:
+    """The launcher every judge uses to grade: workers forked by a zygote, jailed."""
+    from autograder.sandbox.launcher import ZygoteLauncher
+
+    return ZygoteLauncher(limits=limits)
+
+
 @dataclass(frozen=True)
 class JudgeJob:
-    """What every judge needs to know, whichever machine it runs on."""
+    """What every judge needs to know, whichever machine it runs on.
+
+    `launcher` starts the judge's student sessions (see `sandbox.session`): the jail, or, in
+    the project's own tests, an in-process fake.
+    """
 
     course_root: str
     assignment_id: str
     backend: str = "numpy"
     limits: Limits = field(default_factory=Limits)
+    launcher: Callable[[Limits], Launcher] = jailed
 
 
 def chunked(pairs: Sequence[Pair], *, workers: int, largest: int = 8) -> list[Chunk]:
@@ -64,24 +77,20 @@ def _judge(
 
     With a `slot`, the judge and its zygote move to one CPU (`pinned`) once both are warm.
     """
-    from autograder.sandbox.process import Zygote
-
     # What is loaded by now (NumPy, pytest, a forked judge's whole inheritance) lives as long as
     # the judge: untracked by its collector, which would otherwise walk it again and again (and,
     # in a fork, copy it page by page) while the suite is collected and the examples drawn.
     gc.freeze()
-    with Zygote() as zygote, pinned(slot, zygote.pid) as settle:  # the zygote warms up meanwhile
+    launcher = job.launcher(job.limits)  # a zygote warms up meanwhile
+    with contextlib.closing(launcher), pinned(slot, launcher) as settle:
         from autograder.course.notebook import load_submission
         from autograder.judge.proxy import Reference
-        from autograder.judge.reference.backend import BackendUnavailableError, load_backend
+        from autograder.judge.reference.backend import load_backend
         from autograder.judge.runner import grade_stream
 
         course = load_course(Path(job.course_root))
         spec = course.assignment(job.assignment_id)
-        try:
-            reference = Reference(load_backend(job.backend))
-        except BackendUnavailableError as exc:
-            raise AutograderError(str(exc)) from None
+        reference = Reference(load_backend(job.backend))  # BackendError: the parent says why
 
         def next_submission() -> Submission | None:
             pair = next_pair()
@@ -91,18 +100,19 @@ def _judge(
             course,
             spec,
             next_submission,
-            zygote=zygote,
+            launcher=launcher,
             reference=reference,
             on_result=emit,
-            limits=job.limits,
             on_start=settle,
         )
 
 
 @contextlib.contextmanager
-def pinned(slot: int | None, zygote: int) -> Iterator[Callable[[], None]]:
-    """A `settle()` that moves this process and its `zygote` (so every worker it forks next) to
-    one CPU, and makes this process yield to its workers; both are undone on leaving.
+def pinned(slot: int | None, launcher: Launcher) -> Iterator[Callable[[], None]]:
+    """A `settle()` that moves this process and its `launcher`'s zygote (so every worker it
+    forks next) to one CPU, and makes this process yield to its workers; both are undone on
+    leaving. A zygote started later, should a student's code end this one, is this process's
+    child and inherits its CPU.
 
     A judge and its worker take turns, one call at a time, about a hundred round trips a
     submission. On one CPU a turn is a cheap context switch; across CPUs each is a wake-up of
@@ -131,8 +141,10 @@ def pinned(slot: int | None, zygote: int) -> Iterator[Callable[[], None]]:
             return
         cpu = {allowed[slot % len(allowed)]}
         os.sched_setaffinity(0, cpu)
-        with contextlib.suppress(OSError):  # a zygote that is gone says so at its first fork
-            os.sched_setaffinity(zygote, cpu)
+        zygote = getattr(launcher, "pid", None)  # an in-process launcher has no process to move
+        if isinstance(zygote, int):
+            with contextlib.suppress(OSError):  # a zygote that is gone says so at its first fork
+                os.sched_setaffinity(zygote, cpu)
 
     try:
         yield settle
@@ -279,7 +291,7 @@ def grade_bundle(
                 raise RuntimeError(f"refusing a bundle path outside the task folder: {rel}")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        local = JudgeJob(str(root), job.assignment_id, job.backend, job.limits)
+        local = JudgeJob(str(root), job.assignment_id, job.backend, job.limits, job.launcher)
         chunk = tuple(
             (s, str(root / "submitted" / s / job.assignment_id / f"{job.assignment_id}.ipynb"))
             for s in students

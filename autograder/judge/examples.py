@@ -10,7 +10,9 @@ student's worker in one message.
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,9 +21,19 @@ import pytest
 from autograder.judge.proxy import StudentCrashed, StudentMissing, StudentProxy, StudentTimeout, fresh_copy
 
 
+def hypothesis_home() -> Path:
+    """Where Hypothesis keeps its caches while we grade: the user's cache folder, never the
+    course root (its default, `./.hypothesis`, is the grader's working directory)."""
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache) / "autograder" / "hypothesis"
+
+
 def load_hypothesis_profile() -> None:
     """The settings examples are drawn with: derandomized, 25 of them, no database or deadline."""
     from hypothesis import HealthCheck, settings
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    set_hypothesis_home_dir(hypothesis_home())
 
     settings.register_profile(
         "judge",

@@ -144,35 +144,22 @@ def cell_limits(
 
 
 def time_source_cells(
-    spawn: Callable[[], Any],
+    time_cells: Callable[[Sequence[tuple[int, str]]], dict[int, tuple[bool, float]]],
     cells: Sequence[tuple[int, str, str | None]],
-    *,
-    cell_timeout_s: float,
-    total_timeout_s: float,
 ) -> dict[Any, float]:
-    """Run the source solution's code cells in a fresh worker (`spawn()`, a `Worker`) and
-    return each cell's time (see `cell_seconds`).
+    """Run the source solution's code cells in a fresh worker (`time_cells`, as the launcher's
+    `time_cells`: index -> (ran without error, seconds)) and return each cell's time (see
+    `cell_seconds`).
 
     The source notebook holds nothing a worker may not run: graded notebooks run its locked
     cells, hidden tests included, already. A cell of it that fails is left out (its cells
     then get the ceiling), and so is everything when the notebook cannot be run at all.
     """
-    timed: dict[int, tuple[bool, float]] = {}
     try:
-        worker = spawn()
-    except Exception as exc:  # no worker: the students' own start says why
+        timed = time_cells([(i, s) for i, s, _ in cells])
+    except Exception as exc:  # no worker, or the source itself hung or crashed: the ceilings hold
         log.warning("could not time the source solution's cells (%s); cells get cell_timeout_s", exc)
         return {}
-    try:
-        for index, ok, _, _, seconds in worker.run_cells(
-            [(i, s) for i, s, _ in cells], cell_timeout_s=cell_timeout_s, total_timeout_s=total_timeout_s
-        ):
-            timed[index] = (ok, seconds)
-    except Exception as exc:  # the source itself hung or crashed: the ceilings hold
-        log.warning("the source solution's cells could not all be timed (%s)", exc)
-        return {}
-    finally:
-        worker.close()
     seconds = cell_seconds(timed, cells)
     slowest = max(seconds.values(), default=0.0)
     log.info(

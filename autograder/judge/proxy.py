@@ -20,8 +20,9 @@ from autograder.course.layout import AssignmentSpec
 from autograder.judge.diagnose import show
 from autograder.judge.reference import backend as backends
 from autograder.judge.reference import np_ref, xp_ref
-from autograder.sandbox.process import CallReply, StudentProcess
+from autograder.sandbox.process import CallReply
 from autograder.sandbox.protocol import FuncRef
+from autograder.sandbox.session import StudentSession
 
 
 def builtin(name: str) -> FuncRef:
@@ -84,7 +85,7 @@ class StudentProxy:
 
     def __init__(
         self,
-        process: StudentProcess | None,
+        process: StudentSession | None,
         spec: AssignmentSpec,
         start_error: str = "",
         limits: Callable[[str, Sequence[Any], dict[str, Any]], float] | None = None,

@@ -46,8 +46,9 @@ from autograder.judge.proxy import (
     own,
 )
 from autograder.models import CellResult, GradeResult, ItemResult, Submission
-from autograder.sandbox.jail import Limits
-from autograder.sandbox.process import StudentProcess, WorkerLost, Zygote, hidden_paths, jail_spec
+from autograder.sandbox.process import WorkerLost, hidden_paths
+from autograder.sandbox.scratch import copy_submission_files
+from autograder.sandbox.session import Launcher, StudentSession
 
 log = logging.getLogger(__name__)
 
@@ -161,11 +162,10 @@ class JudgePlugin:
         course: Course,
         spec: AssignmentSpec,
         subjects: Callable[[], Subject | None],
-        zygote: Zygote,
+        launcher: Launcher,
         reference: Reference,
         on_result: Callable[[GradeResult], None],
         scratch_root: Path,
-        limits: Limits,
         examples: ExampleCache,
         on_start: Callable[[], None] = lambda: None,
         source_cells: Sequence[tuple[int, str, str | None]] = (),
@@ -176,18 +176,16 @@ class JudgePlugin:
         self.next_subject = subjects
         self.current: Subject | None = None
         self.proxy: StudentProxy | None = None
-        self.zygote = zygote
+        self.launcher = launcher
         self.reference = reference
         self.on_result = on_result
         self.scratch_root = scratch_root
-        self.limits = limits
         self.examples = examples
         self.on_start = on_start
         self.hidden = course.hidden_paths()
         self.collect_errors: list[str] = []
         self.items = {i.name for i in spec.items}
         self.tested: set[str] = set()
-        self._serial = 0
         self._warned = False
         self.fatal = ""  # why nobody could be graded, when it is not the suite's fault
         self.call_limits = CallLimits(spec, time_reference(reference))
@@ -228,7 +226,7 @@ class JudgePlugin:
             if hasattr(item.obj, "hypothesis"):
                 self.examples.examples(item, list(item._fixtureinfo.argnames))
         try:
-            self.zygote.wait_ready()
+            self.launcher.wait_ready()
         except RuntimeError as exc:
             self.fatal = str(exc)
             return True
@@ -253,12 +251,11 @@ class JudgePlugin:
         """
         cell_limits = self._cell_limits(subject)  # the first time, timing the source: not this student's
         start = time.monotonic()
-        self._serial += 1
         scratch = Path(tempfile.mkdtemp(prefix="s-", dir=self.scratch_root))
-        process = StudentProcess(
-            self.zygote,
-            jail_spec(scratch, hide=self.hidden, limits=self.limits, serial=self._serial),
+        process = self.launcher.launch(
             [(i, s) for i, s, _ in subject.cells],
+            scratch,
+            hide=self.hidden,
             cell_timeout_s=self.spec.cell_timeout_s,
             total_timeout_s=self.spec.notebook_timeout_s,
             cell_limits=cell_limits,
@@ -282,10 +279,10 @@ class JudgePlugin:
             process.close()
             shutil.rmtree(scratch, ignore_errors=True)
 
-    def _start(self, subject: Subject, process: StudentProcess, scratch: Path) -> StudentProxy | None:
+    def _start(self, subject: Subject, process: StudentSession, scratch: Path) -> StudentProxy | None:
         """The proxy the checks call; None when the grader (not the notebook) could not start."""
         try:
-            _copy_submission_files(subject.submission.path.parent, scratch)
+            copy_submission_files(subject.submission.path.parent, scratch)
             process.start()
             self._warn_if_not_isolated(process)
             return StudentProxy(process, self.spec, limits=self.call_limits.limit)
@@ -296,20 +293,26 @@ class JudgePlugin:
             return None
 
     def _cell_limits(self, subject: Subject) -> dict[int, float]:
-        """Each cell's time limit, from the source solution's own time (timed once a judge)."""
+        """Each cell's time limit, from the source solution's own time (timed once a judge, by
+        a launcher that can: the production one; with any other, every cell gets the ceiling)."""
         if self.source_cell_s is None:
-            self._serial += 1
-            scratch = Path(tempfile.mkdtemp(prefix="s-", dir=self.scratch_root))
-            spec = jail_spec(scratch, hide=self.hidden, limits=self.limits, serial=self._serial)
-            try:
-                self.source_cell_s = time_source_cells(
-                    lambda: self.zygote.spawn(spec),
-                    self.source_cells,
-                    cell_timeout_s=self.spec.cell_timeout_s,
-                    total_timeout_s=self.spec.notebook_timeout_s,
-                )
-            finally:
-                shutil.rmtree(scratch, ignore_errors=True)
+            time_cells = getattr(self.launcher, "time_cells", None)
+            self.source_cell_s = {}
+            if time_cells is not None:
+                scratch = Path(tempfile.mkdtemp(prefix="s-", dir=self.scratch_root))
+                try:
+                    self.source_cell_s = time_source_cells(
+                        lambda cells: time_cells(
+                            cells,
+                            scratch,
+                            hide=self.hidden,
+                            cell_timeout_s=self.spec.cell_timeout_s,
+                            total_timeout_s=self.spec.notebook_timeout_s,
+                        ),
+                        self.source_cells,
+                    )
+                finally:
+                    shutil.rmtree(scratch, ignore_errors=True)
         policy = LimitPolicy.of(self.spec)
         return cell_limits(policy, self.spec.cell_timeout_s, self.source_cell_s, subject.cells)
 
@@ -394,9 +397,9 @@ class JudgePlugin:
         assert self.proxy is not None, "the student fixture lives only inside the run loop"
         return self.proxy
 
-    def _warn_if_not_isolated(self, process: StudentProcess) -> None:
+    def _warn_if_not_isolated(self, process: StudentSession) -> None:
         """Say once (per judge) what this machine does not isolate; see the README."""
-        iso = process.worker.isolation if process.worker else {}
+        iso = process.isolation()
         if self._warned or iso.get("namespaces", True):
             return
         self._warned = True
@@ -408,7 +411,7 @@ class JudgePlugin:
         )
 
     def _finish(
-        self, subject: Subject, proxy: StudentProxy, process: StudentProcess, duration: float
+        self, subject: Subject, proxy: StudentProxy, process: StudentSession, duration: float
     ) -> GradeResult:
         items: list[ItemResult] = []
         for spec_item in self.spec.items:
@@ -425,7 +428,7 @@ class JudgePlugin:
 
 
 def _result(
-    subject: Subject, items: list[ItemResult], process: StudentProcess, spec: AssignmentSpec, duration: float
+    subject: Subject, items: list[ItemResult], process: StudentSession, spec: AssignmentSpec, duration: float
 ) -> GradeResult:
     grade_ids = {i: g for i, _, g in subject.cells}
     cells = [CellResult(c.index, grade_ids.get(c.index), c.ok, c.ename, c.evalue) for c in process.results()]
@@ -466,27 +469,14 @@ def error_result(submission: Submission, spec: AssignmentSpec, message: str) -> 
     )
 
 
-def _copy_submission_files(folder: Path, scratch: Path, *, max_bytes: int = 50 << 20) -> None:
-    """The submission's own files (data a student added), within a size limit, no links."""
-    total = 0
-    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
-        if path.is_symlink() or not path.is_file():
-            continue
-        total += path.stat().st_size
-        if total > max_bytes:
-            break
-        shutil.copyfile(path, scratch / path.name)
-
-
 def grade_stream(
     course: Course,
     spec: AssignmentSpec,
     next_submission: Callable[[], Submission | None],
     *,
-    zygote: Zygote,
+    launcher: Launcher,
     reference: Reference,
     on_result: Callable[[GradeResult], None],
-    limits: Limits | None = None,
     examples: ExampleCache | None = None,
     on_start: Callable[[], None] = lambda: None,
 ) -> None:
@@ -504,8 +494,8 @@ def grade_stream(
         release_cells = read_source_cells(released) if released.is_file() else ()
     except (OSError, NotebookError) as exc:
         raise CourseError(f"{course.source_notebook(spec.assignment_id)}: cannot be read ({exc}).") from None
-    zygote.prepare([c.source for c in release_cells if c.cell_type == "code"])
-    zygote.share(hidden_paths(course.hidden_paths()))
+    launcher.prepare([c.source for c in release_cells if c.cell_type == "code"])
+    launcher.share(hidden_paths(course.hidden_paths()))
     exhausted = False
     pulled = 0
 
@@ -533,11 +523,10 @@ def grade_stream(
             course=course,
             spec=spec,
             subjects=next_subject,
-            zygote=zygote,
+            launcher=launcher,
             reference=reference,
             on_result=on_result,
             scratch_root=scratch_root,
-            limits=limits or Limits(),
             examples=examples,
             on_start=on_start,
             source_cells=[(c.index, c.source, c.grade_id) for c in source if c.cell_type == "code"],

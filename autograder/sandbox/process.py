@@ -26,7 +26,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import autograder
 from autograder.models import CellResult
@@ -36,6 +36,8 @@ from autograder.sandbox.jail import JailSpec, Limits, scrubbed_environment
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT_S = 30.0
+#: How long a warm zygote may take to fork a worker (a few ms) before it counts as gone.
+SPAWN_TIMEOUT_S = 10.0
 #: The largest cell the zygote compiles ahead (a control message: the zygote reads 64 KiB).
 MAX_PREPARED_BYTES = 60_000
 #: The most a call's answer may weigh; an array past it ends the worker (the judge's memory).
@@ -54,6 +56,10 @@ class WorkerLost(Exception):
         self.reason = reason
         self.timed_out = timed_out
         self.at_cell = at_cell
+
+
+class ZygoteLost(RuntimeError):
+    """The zygote is gone (killed, stopped, exited): it forks no more workers."""
 
 
 @dataclass(frozen=True)
@@ -117,15 +123,22 @@ class Zygote:
         self._ready = True
 
     def spawn(self, spec: JailSpec) -> Worker:
-        """Fork one confined worker and wait until it is ready."""
+        """Fork one confined worker and wait until it is ready; `ZygoteLost` if the zygote is
+        gone or does not answer (a worker may have killed or stopped it)."""
         self.wait_ready()
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             request = json.dumps({"jail": spec.to_json()}).encode()
+            self._ctrl.settimeout(SPAWN_TIMEOUT_S)
             socket.send_fds(self._ctrl, [request], [theirs.fileno()])
             pid = int(json.loads(self._ctrl.recv(4096))["pid"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            mine.close()
+            raise ZygoteLost(f"the worker zygote is gone ({type(exc).__name__}: {exc})") from None
         finally:
             theirs.close()
+            with suppress(OSError):
+                self._ctrl.settimeout(None)
         worker = Worker(mine, pid, spec)
         worker.wait_ready()
         return worker
@@ -144,6 +157,12 @@ class Zygote:
         request = json.dumps({"share": list(hide)}).encode()
         if len(request) < MAX_PREPARED_BYTES:  # one control message; each worker hides a longer list
             self._ctrl.send(request)
+
+    def kill(self) -> None:
+        """End the zygote at once (and so every worker it forked, which die with it)."""
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._proc.pid, signal.SIGKILL)
+        self.close()
 
     def close(self) -> None:
         self._ctrl.close()
@@ -200,6 +219,12 @@ class Worker:
             self.kill()
             raise WorkerLost(f"the process ended ({exc})") from None
 
+    @property
+    def grace_s(self) -> float:
+        """How long past a limit the judge waits before it kills: `HARD_GRACE_S` for a worker
+        that keeps soft limits itself (it said so when ready), none for one that does not."""
+        return HARD_GRACE_S if self.isolation.get("soft_limit") is True else 0.0
+
     def wait_ready(self) -> None:
         header, _ = self._recv(time.monotonic() + READY_TIMEOUT_S)
         if header.get("ev") != "ready":
@@ -233,12 +258,12 @@ class Worker:
                 "hung": dict(self.hung),
             }
         )
-        end = time.monotonic() + total_timeout_s + HARD_GRACE_S
+        end = time.monotonic() + total_timeout_s + self.grace_s
         order = [i for i, _ in cells]
         current: int | None = order[0] if order else None
         while True:
             limit = limits.get(current, cell_timeout_s) if current is not None else cell_timeout_s
-            deadline = min(end, time.monotonic() + limit + HARD_GRACE_S)
+            deadline = min(end, time.monotonic() + limit + self.grace_s)
             try:
                 header, _ = self._recv(deadline)
             except WorkerLost as lost:
@@ -285,7 +310,7 @@ class Worker:
     def reply(self, *, timeout_s: float) -> CallReply:
         """The answer to the next call sent: the worker stops it after `timeout_s` (and says
         so); the judge kills the worker `HARD_GRACE_S` later."""
-        header, out = self._recv(time.monotonic() + timeout_s + HARD_GRACE_S)
+        header, out = self._recv(time.monotonic() + timeout_s + self.grace_s)
         self._note_hung(header)
         return _reply(header, out)
 
@@ -391,11 +416,17 @@ def _kill_uid(uid: int) -> None:
             return
 
 
+class Spawner(Protocol):
+    """Whatever forks confined workers: a `Zygote`, or a launcher that restarts one."""
+
+    def spawn(self, spec: JailSpec) -> Worker: ...
+
+
 @dataclass
 class StudentProcess:
     """One submission kept callable across worker deaths (see module docstring)."""
 
-    zygote: Zygote
+    spawner: Spawner
     spec: JailSpec
     cells: Sequence[tuple[int, str]]
     cell_timeout_s: float
@@ -433,7 +464,7 @@ class StudentProcess:
                             "BudgetExceeded",
                             f"not run: the notebook used up its {self.total_timeout_s:g} s of time",
                         )
-            worker = self.zygote.spawn(self.spec)
+            worker = self.spawner.spawn(self.spec)
             todo = [(i, s) for i, s in self.cells if i not in self.skipped]
             started = time.monotonic()
             try:
@@ -541,6 +572,9 @@ class StudentProcess:
             return self._live().get(name, timeout_s=timeout_s)
         except WorkerLost as lost:
             return CallReply(False, kind="crashed", evalue=lost.reason)
+
+    def isolation(self) -> dict[str, Any]:
+        return self.worker.isolation if self.worker is not None else {}
 
     def close(self) -> None:
         if self.worker is not None:

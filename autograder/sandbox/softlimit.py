@@ -18,6 +18,7 @@ here imports the judge.
 from __future__ import annotations
 
 import signal
+import threading
 from types import CodeType, FrameType, FunctionType
 from typing import Any
 
@@ -58,9 +59,14 @@ class SoftLimit:
         self.phase = 0
         self.first: list[FrameType] = []
         self.stuck: list[CodeType] = []
+        self.enabled = False
 
     def install(self) -> None:
-        signal.signal(signal.SIGALRM, self._on_alarm)
+        """Take over SIGALRM; only a worker's main thread can (a worker run as a thread of the
+        test process, `tests/fakes.py`, keeps the judge's hard limit alone)."""
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGALRM, self._on_alarm)
+            self.enabled = True
 
     @property
     def timed_out(self) -> bool:
@@ -71,14 +77,15 @@ class SoftLimit:
         self.phase = 0
         self.first = []
         self.stuck = []
-        if limit_s is None:
+        if limit_s is None or not self.enabled:
             self.armed = False
             return
         self.armed = True
         signal.setitimer(signal.ITIMER_REAL, max(limit_s, 0.001))
 
     def stop(self) -> None:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        if self.enabled:
+            signal.setitimer(signal.ITIMER_REAL, 0)
         self.armed = False
         self.first = []
 

@@ -377,6 +377,7 @@ def _child(chan: socket.socket, spec: JailSpec, shared: Shared) -> None:
             "hidden": iso.hidden,
             "uid": iso.uid,
             "notes": iso.notes,
+            "soft_limit": True,  # this process's main thread keeps time limits itself (softlimit)
         },
     )
     Session(chan).serve()

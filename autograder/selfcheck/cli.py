@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,10 +23,9 @@ from autograder.errors import UsageError
 from autograder.models import Cell, CellResult
 from autograder.sandbox.process import CallReply, StudentProcess, WorkerLost, Zygote, jail_spec, paths_beside
 from autograder.sandbox.protocol import FuncRef
+from autograder.sandbox.scratch import copy_submission_files
 from autograder.selfcheck import cases as selfcheck
 from autograder.selfcheck.cases import FunctionCheck, Outcome
-
-MAX_FOLDER_BYTES = 50 << 20
 
 
 @dataclass(frozen=True)
@@ -112,7 +110,7 @@ def check_notebook(
         os.chmod(tmp, 0o711)  # the worker (its own uid when we are root) must reach its folder
         scratch = Path(tmp) / "work"
         scratch.mkdir()
-        _copy_folder(path.resolve().parent, scratch)
+        copy_submission_files(path.resolve().parent, scratch)
         if zygote is None:
             try:
                 zygote = stack.enter_context(Zygote())
@@ -148,18 +146,6 @@ def _course_paths(notebook: Path) -> list[Path]:
                 # A course we cannot read may still hold hidden suites: hide all of it.
                 return paths_beside(folder)
     return []
-
-
-def _copy_folder(folder: Path, scratch: Path) -> None:
-    """The notebook's neighbours (data files it reads, selfcheck.json), within a size limit, no links."""
-    total = 0
-    for path in sorted(folder.iterdir()):
-        if path.is_symlink() or not path.is_file():
-            continue
-        total += path.stat().st_size
-        if total > MAX_FOLDER_BYTES:
-            break
-        shutil.copyfile(path, scratch / path.name)
 
 
 def _cell_checks(cells: Sequence[Cell], results: dict[int, CellResult]) -> tuple[CellCheck, ...]:

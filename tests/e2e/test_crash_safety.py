@@ -15,8 +15,6 @@ from autograder import batch
 from autograder.course import synth
 from autograder.course.layout import load_course
 from autograder.errors import UsageError
-from autograder.judge import runner as judge
-from autograder.sandbox import process as sandbox
 from autograder.store.gradebook import grade_lock
 
 pytestmark = pytest.mark.slow
@@ -95,59 +93,3 @@ def test_a_changed_suite_regrades_an_unchanged_notebook(course, submit):
     suite = course.assignments_dir / "ps4-softmax" / "test_mse.py"
     suite.write_text(suite.read_text() + "\n# a comment changes the suite's hash\n")
     assert batch.grade(course, "ps4-softmax", workers=1).graded == 1
-
-
-def assert_only_bobs_row_is_lost(course) -> None:
-    """Grade ada, bob and cy with one judge: bob's row is an internal error, the others full marks."""
-    rows = {r.student_id: r for r in batch.grade(course, "ps4-softmax", workers=1).results}
-    assert sorted(rows) == ["ada", "bob", "cy"]
-    assert rows["bob"].status == "error" and rows["bob"].message == judge.INTERNAL_ERROR
-    for other in ("ada", "cy"):
-        assert rows[other].status == "graded" and rows[other].score == rows[other].max_score
-
-
-def test_a_grader_bug_finishing_one_notebook_costs_only_that_row(course, submit, monkeypatch):
-    for student in ("ada", "bob", "cy"):
-        submit(student)
-    finish = judge.JudgePlugin._finish
-
-    def broken(self, subject, *args):
-        if subject.submission.student_id == "bob":
-            raise RuntimeError("a bug in the grader")
-        return finish(self, subject, *args)
-
-    monkeypatch.setattr(judge.JudgePlugin, "_finish", broken)
-    assert_only_bobs_row_is_lost(course)
-
-
-def test_a_worker_that_cannot_be_started_costs_only_that_row(course, submit, monkeypatch):
-    """A jail that fails (the grader's trouble, not the notebook's) is an error row, never a lost one."""
-    for student in ("ada", "bob", "cy"):
-        submit(student)
-    begin = sandbox.StudentProcess.start
-    starts = []
-
-    def second_fails(process):
-        starts.append(process)
-        if len(starts) == 2:  # bob's: students are graded in order, one judge
-            raise RuntimeError("a worker could not be confined: mount: permission denied")
-        return begin(process)
-
-    monkeypatch.setattr(sandbox.StudentProcess, "start", second_fails)
-    assert_only_bobs_row_is_lost(course)
-
-
-def test_a_judge_session_that_breaks_mid_batch_is_started_again_for_the_rest(course, submit, monkeypatch):
-    """pytest itself failing on one notebook (not a check: the session) costs that row only."""
-    for student in ("ada", "bob", "cy"):
-        submit(student)
-    check = judge.JudgePlugin._check
-
-    def breaks_on_bob(plugin, one, nextitem):
-        assert plugin.current is not None
-        if plugin.current.submission.student_id == "bob" and one.item is one.item.session.items[0]:
-            raise RuntimeError("pytest broke")
-        return check(plugin, one, nextitem)
-
-    monkeypatch.setattr(judge.JudgePlugin, "_check", breaks_on_bob)
-    assert_only_bobs_row_is_lost(course)

@@ -17,6 +17,8 @@ from typing import Any, Literal
 import numpy as np
 from array_api_compat import is_cupy_array, is_numpy_array, is_torch_array
 
+from autograder.errors import BackendError
+
 __all__ = [
     "BACKEND_NAMES",
     "Backend",
@@ -37,7 +39,7 @@ _TORCH_HINT = "install it with `pip install torch==2.13.0`, or use the numpy bac
 _CUPY_HINT = "CuPy needs an NVIDIA GPU with CUDA (`pip install cupy-cuda12x`); use numpy or torch"
 
 
-class BackendUnavailableError(RuntimeError):
+class BackendUnavailableError(BackendError):
     """The asked-for backend cannot run here; the message says what is missing and what to do."""
 
 
