@@ -3,15 +3,22 @@
 The steps of DESIGN.md in order: course -> submissions -> pool (judges and workers) ->
 gradebook -> scores.csv. A submission whose notebook and suite are unchanged since it was
 last recorded is skipped unless `force`; a changed suite regrades everyone.
+
+Progress goes to `on_progress` as each result comes in, and once a second while none does,
+naming the students being graded and how long each has taken so far: judges take
+submissions in order from one queue, so the ones in flight are the first not yet returned.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,12 +51,93 @@ class BatchSummary:
 
 @dataclass(frozen=True)
 class Progress:
-    """One tick of progress: done of total, and the student just finished."""
+    """One tick of progress: done of total, and the student just finished (none on a tick
+    while waiting), how long they took and how it ended; `waiting` names the students being
+    graded now with how long each has taken so far, longest first."""
 
     done: int
     total: int
     student_id: str
     elapsed_s: float
+    duration_s: float = 0.0
+    outcome: str = ""
+    waiting: tuple[tuple[str, float], ...] = ()
+
+
+def outcome_text(result: GradeResult) -> str:
+    """A student's result in a few words: points, and the items that timed out or the error."""
+    if result.status == "error":
+        return f"error: {result.message}"
+    text = f"{result.score:g}/{result.max_score:g} points"
+    timeouts = [i.item for i in result.items if i.status == "timeout"]
+    return text + (f", timed out: {', '.join(timeouts)}" if timeouts else "")
+
+
+class _InFlight:
+    """Who is being graded now, inferred from the order judges take submissions in.
+
+    `judges` take submissions one at a time, in `order`, from one queue, each taking the next
+    as soon as it hands a result back: the k-th submission was taken when the (k - judges)-th
+    result came back (or when grading began, for the first `judges`).
+    """
+
+    def __init__(self, order: list[str], judges: int) -> None:
+        self.order = order
+        self.judges = max(1, judges)
+        self.returned: set[str] = set()
+        self.arrivals: list[float] = []
+        self.began = time.monotonic()
+        self.lock = threading.Lock()
+
+    def done(self, student: str) -> None:
+        with self.lock:
+            self.returned.add(student)
+            self.arrivals.append(time.monotonic())
+
+    def waiting(self) -> tuple[tuple[str, float], ...]:
+        now = time.monotonic()
+        with self.lock:
+            taken = min(len(self.order), len(self.arrivals) + self.judges)
+            out = []
+            for k in range(taken):
+                student = self.order[k]
+                if student in self.returned:
+                    continue
+                since = self.began if k < self.judges else self.arrivals[k - self.judges]
+                out.append((student, now - since))
+        return tuple(sorted(out, key=lambda w: -w[1]))
+
+
+@contextlib.contextmanager
+def _ticking(every_s: float, tick: Callable[[], None]) -> Iterator[None]:
+    """Call `tick` every `every_s` seconds from a background thread while inside."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(every_s):
+            tick()
+
+    thread = threading.Thread(target=loop, name="progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=2 * every_s)
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Processes forked inside ignore Ctrl-C: the parent stops them itself and records what
+    they finished, and none of them prints a traceback on the way out."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class _Recorder:
@@ -112,8 +200,11 @@ def grade(
             if missing:
                 raise UsageError(f"no submission of {assignment_id} for: {', '.join(missing)}.")
         job = JudgeJob(str(course.root), assignment_id, backend, limits or Limits(), launcher)
+        judges = 0 if scheduler else min(workers, len(found))
         # Judges start now and warm up while the gradebook says what is left to grade.
-        with LocalPool(job, 0 if scheduler else min(workers, len(found))) as local:
+        with _sigint_ignored():
+            local = LocalPool(job, judges)
+        with local:
             store = GradeStore(course)
             try:
                 store.check_released(spec)
@@ -130,24 +221,50 @@ def grade(
                 summary.total = len(todo)
 
                 recorder = _Recorder(store, spec)
+                flight = _InFlight([s for s, _ in todo], max(1, judges))
+                say = threading.Lock()  # progress comes from this thread and the ticker's
 
                 def record(result: GradeResult) -> None:
                     recorder.add(result)
+                    flight.done(result.student_id)
                     summary.graded += 1
                     summary.errors += result.status == "error"
                     summary.results.append(result)
+                    outcome = outcome_text(result)
+                    log.info("%s: graded in %.1f s, %s", result.student_id, result.duration_s, outcome)
                     if on_progress is not None:
                         elapsed = time.monotonic() - start
-                        on_progress(Progress(summary.graded, summary.total, result.student_id, elapsed))
+                        tick = Progress(
+                            summary.graded,
+                            summary.total,
+                            result.student_id,
+                            elapsed,
+                            result.duration_s,
+                            outcome,
+                            () if scheduler else flight.waiting(),
+                        )
+                        with say:
+                            on_progress(tick)
+
+                def waiting() -> None:
+                    if on_progress is None or scheduler or summary.graded >= summary.total:
+                        return
+                    tick = Progress(
+                        summary.graded, summary.total, "", time.monotonic() - start, waiting=flight.waiting()
+                    )
+                    with say:
+                        on_progress(tick)
 
                 try:
-                    if scheduler:
-                        run_dask(job, todo, scheduler=scheduler, on_result=record)
-                    else:
-                        local.run(todo, record)
+                    with _ticking(1.0, waiting):
+                        if scheduler:
+                            run_dask(job, todo, scheduler=scheduler, on_result=record)
+                        else:
+                            local.run(todo, record)
                 finally:
                     recorder.flush()  # what was graded is recorded, however the batch ended
                 summary.scores_csv = scores.write_scores_csv(course, store, assignment_id)
+                scores.write_runs_csv(course, store, assignment_id)
             finally:
                 store.close()
     summary.seconds = time.monotonic() - start

@@ -68,29 +68,47 @@ def release_cmd(ctx: click.Context, assignment: str) -> None:
     click.echo(f"released {assignment} -> {path}")
 
 
-class _ProgressLine:
-    """A progress bar with counts and an ETA on a terminal; plain lines otherwise."""
+#: A student graded for longer than this is named in the progress line, with how long so far.
+SLOW_STUDENT_S = 5.0
 
-    def __init__(self, quiet: bool) -> None:
+
+class _ProgressLine:
+    """A progress bar with counts and an ETA on a terminal; plain lines otherwise.
+
+    The ETA is the time left at the rate so far; while a slow student holds a judge, the line
+    names them and how long they have taken, so a stalled count is not a stalled grader.
+    """
+
+    def __init__(self, quiet: bool, *, prefix: str = "") -> None:
         self.quiet = quiet
+        self.prefix = prefix
         self.tty = sys.stderr.isatty()
         self.last_plain = 0.0
+        self.width = 0
 
     def __call__(self, p: Any) -> None:
         if self.quiet:
             return
         rate = p.done / p.elapsed_s if p.elapsed_s > 0 else 0.0
-        eta = (p.total - p.done) / rate if rate > 0 else 0.0
+        eta = (p.total - p.done) / rate if rate > 0 else None
+        eta_text = f"ETA {eta:.0f}s" if eta is not None else "ETA ?"
+        slow = [(s, t) for s, t in p.waiting if t >= SLOW_STUDENT_S]
+        waiting = f"  waiting on {slow[0][0]} ({slow[0][1]:.0f} s)" if slow else ""
+        if len(slow) > 1:
+            waiting += f" and {len(slow) - 1} more"
         if self.tty:
             width = 30
             filled = int(width * p.done / max(1, p.total))
             bar = "#" * filled + "-" * (width - filled)
-            click.echo(f"\r[{bar}] {p.done}/{p.total}  {rate:.1f}/s  ETA {eta:.0f}s ", err=True, nl=False)
-            if p.done == p.total:
+            line = f"{self.prefix}[{bar}] {p.done}/{p.total}  {rate:.1f}/s  {eta_text}{waiting}"
+            click.echo("\r" + line.ljust(self.width), err=True, nl=False)
+            self.width = len(line)
+            if p.done == p.total and p.student_id:
                 click.echo("", err=True)
-        elif p.done == p.total or time.monotonic() - self.last_plain > 2:
+        elif (p.student_id and p.done == p.total) or time.monotonic() - self.last_plain > 2:
             self.last_plain = time.monotonic()
-            click.echo(f"graded {p.done}/{p.total} ({p.student_id}), ETA {eta:.0f}s", err=True)
+            last = f" ({p.student_id})" if p.student_id else ""
+            click.echo(f"{self.prefix}graded {p.done}/{p.total}{last}, {eta_text}{waiting}", err=True)
 
 
 @main.command("grade")
@@ -122,22 +140,34 @@ def grade_cmd(
     """Grade every submission of ASSIGNMENT and record the scores."""
     from autograder import batch
 
-    summary = batch.grade(
-        _course(ctx),
-        assignment,
-        students=list(students) or None,
-        workers=workers,
-        force=force,
-        scheduler=scheduler,
-        backend=backend,
-        on_progress=_ProgressLine(quiet),
-    )
+    try:
+        summary = batch.grade(
+            _course(ctx),
+            assignment,
+            students=list(students) or None,
+            workers=workers,
+            force=force,
+            scheduler=scheduler,
+            backend=backend,
+            on_progress=_ProgressLine(quiet),
+        )
+    except KeyboardInterrupt:
+        _interrupted(f"autograder grade {assignment}")
     if not quiet:
         skipped = f", {summary.skipped} unchanged (use --force to regrade)" if summary.skipped else ""
         click.echo(
             f"graded {summary.graded} submissions of {assignment} in {summary.seconds:.1f} s{skipped}; "
             f"{summary.errors} could not be read -> {summary.scores_csv}"
         )
+
+
+def _interrupted(again: str) -> None:
+    """Ctrl-C: one line, exit status 130 (as a shell reports SIGINT), no traceback."""
+    click.echo("", err=True)
+    click.echo(
+        f"interrupted: what was graded is recorded; run `{again}` again to grade the rest.", err=True
+    )
+    sys.exit(130)
 
 
 @main.command("report")
@@ -191,14 +221,18 @@ def demo_cmd(
 
     course = _course(ctx)
     target = Path(into) if Path(into).is_absolute() else course.root / into
-    paths = demo.run(
-        course,
-        into=target,
-        assignments=list(assignments) or None,
-        size=max(30, size),
-        workers=workers,
-        say=click.echo,
-    )
+    try:
+        paths = demo.run(
+            course,
+            into=target,
+            assignments=list(assignments) or None,
+            size=max(30, size),
+            workers=workers,
+            say=click.echo,
+            progress=lambda assignment_id: _ProgressLine(False, prefix=f"{assignment_id}: "),
+        )
+    except KeyboardInterrupt:
+        _interrupted("autograder demo")
     for path in paths:
         click.echo(f"report: {path}")
 

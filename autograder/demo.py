@@ -9,6 +9,7 @@ above to make at least 30. It is deterministic: the same course gives the same c
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,19 +149,30 @@ def run(
     size: int = 30,
     workers: int | None = None,
     say: Callable[[str], None] = print,
+    progress: Callable[[str], Callable[[batch.Progress], None] | None] = lambda _: None,
 ) -> list[Path]:
-    """Copy the course to `into`, then release, build a class, grade and report each assignment."""
+    """Copy the course to `into`, then release, build a class, grade and report each assignment.
+
+    `progress(assignment_id)` gives the progress callback for that assignment's grading.
+    """
     demo = copy_course(course, into)
     reports = []
-    for assignment_id in assignments or demo.assignment_ids():
-        if not demo.source_notebook(assignment_id).is_file():
-            continue
+    wanted = [a for a in assignments or demo.assignment_ids() if demo.source_notebook(a).is_file()]
+    started = time.monotonic()
+    for n, assignment_id in enumerate(wanted, 1):
         spec = demo.assignment(assignment_id)
         release.release(demo, assignment_id)
         students = build_class(demo, spec, size=size)
-        say(f"{assignment_id}: released; grading a synthetic class of {len(students)} students")
-        summary = batch.grade(demo, assignment_id, workers=workers)
+        step = f"[{n}/{len(wanted)}] {assignment_id}"
+        say(f"{step}: released; grading a synthetic class of {len(students)} students")
+        summary = batch.grade(demo, assignment_id, workers=workers, on_progress=progress(assignment_id))
         path = report.write_report(demo, assignment_id)
-        say(f"{assignment_id}: graded {summary.graded} in {summary.seconds:.1f} s -> {summary.scores_csv}")
+        slowest = max(summary.results, key=lambda r: r.duration_s, default=None)
+        slow = f"; slowest {slowest.student_id} ({slowest.duration_s:.1f} s)" if slowest else ""
+        say(
+            f"{step}: graded {summary.graded} in {summary.seconds:.1f} s{slow} "
+            f"-> {summary.scores_csv}"
+        )
         reports.append(path)
+    say(f"demo: {len(reports)} assignments in {time.monotonic() - started:.1f} s")
     return reports

@@ -238,6 +238,9 @@ class LocalPool:
                 self.tasks.put(None)
 
     def close(self) -> None:
+        if self.procs:
+            # Judges stopped early (Ctrl-C) read no more tasks: exiting must not wait to feed them.
+            self.tasks.cancel_join_thread()
         for p in self.procs:
             if p.is_alive():
                 p.terminate()

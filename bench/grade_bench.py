@@ -4,6 +4,8 @@
     ./dev bench --n 20 --skip-nbgrader
     ./dev bench --profile            # also cProfile one in-process judge (bench/out/profile.txt)
     ./dev bench --repeat 3           # the README's figures: the best of three runs of each
+    ./dev bench --hangs              # 5 % of the notebooks hang, against none (bench/hang_bench.py)
+    ./dev bench --demo               # time `autograder demo` (bench/hang_bench.py)
 
 Each grader works on its own copy of one released course with the same N submissions, so
 neither sees the other's gradebook writes. Prints a table and writes it to bench/out/results.md.
@@ -373,6 +375,11 @@ def write_outputs(text: str, times: probe.StudentTimes | None) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    given = list(sys.argv[1:] if argv is None else argv)
+    if "--hangs" in given or "--demo" in given:  # what hangs cost: bench/hang_bench.py
+        import hang_bench
+
+        return hang_bench.main(given)
     args = parse_args(argv)
     scratch = Path(tempfile.mkdtemp(prefix="autograder-bench-"))
     try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from autograder.sandbox import protocol
@@ -83,10 +83,16 @@ class InProcessLauncher:
         hide: Sequence[Path],
         cell_timeout_s: float,
         total_timeout_s: float,
+        cell_limits: Mapping[int, float] | None = None,
     ) -> StudentProcess:
         spec = JailSpec(scratch=str(scratch), limits=self.limits, uid=-1, hide=tuple(str(p) for p in hide))
         session = StudentProcess(
-            self.spawner, spec, cells, cell_timeout_s=cell_timeout_s, total_timeout_s=total_timeout_s
+            self.spawner,
+            spec,
+            cells,
+            cell_timeout_s=cell_timeout_s,
+            total_timeout_s=total_timeout_s,
+            cell_limits=dict(cell_limits or {}),
         )
         self.launched.append(session)
         return session

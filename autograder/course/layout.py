@@ -89,6 +89,12 @@ class AssignmentSpec:
     suite_sha256: str
     cell_timeout_s: float = 20.0
     notebook_timeout_s: float = 60.0
+    #: Limits calibrated from the reference solution (`judge.limits`, docs/authoring.md): this
+    #: multiple of its time on the same input, at least the floor, at most the ceiling
+    #: (`call_timeout_s` of the item, `cell_timeout_s`).
+    limit_multiple: float = 50.0
+    call_floor_s: float = 2.0
+    cell_floor_s: float = 3.0
 
     @property
     def max_points(self) -> float:
@@ -335,6 +341,9 @@ def load_assignment(folder: Path) -> AssignmentSpec:
         suite_sha256=digest.hexdigest(),
         cell_timeout_s=_number(head, "cell_timeout_s", 20.0, str(spec_file)),
         notebook_timeout_s=_number(head, "notebook_timeout_s", 60.0, str(spec_file)),
+        limit_multiple=_number(head, "limit_multiple", 50.0, str(spec_file)),
+        call_floor_s=_number(head, "call_floor_s", 2.0, str(spec_file)),
+        cell_floor_s=_number(head, "cell_floor_s", 3.0, str(spec_file)),
     )
 
 

@@ -83,8 +83,15 @@ def _describe_args(args: Sequence[Any], kwargs: dict[str, Any]) -> str:
 class StudentProxy:
     """Calls into one student's worker, within each function's time budget."""
 
-    def __init__(self, process: StudentSession | None, spec: AssignmentSpec, start_error: str = "") -> None:
+    def __init__(
+        self,
+        process: StudentSession | None,
+        spec: AssignmentSpec,
+        start_error: str = "",
+        limits: Callable[[str, Sequence[Any], dict[str, Any]], float] | None = None,
+    ) -> None:
         self._process = process
+        self._limits = limits
         self._start_error = start_error
         self._budget = {i.name: i.timeout_s for i in spec.items}
         self._call_timeout = {i.name: i.call_timeout_s for i in spec.items}
@@ -102,10 +109,20 @@ class StudentProxy:
     def spent_s(self, name: str) -> float:
         return self._spent[name]
 
-    def _timeout(self, name: str, spent: float) -> float:
-        """The time limit of `name`'s next call after `spent` seconds of it; 0 once spent."""
+    def _timeout(
+        self, name: str, spent: float, args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None
+    ) -> float:
+        """The time limit of `name`'s next call after `spent` seconds of it; 0 once spent.
+
+        With `limits` (`judge.limits.CallLimits`), each call's limit is calibrated from the
+        reference's time on the same input; without, it is the item's `call_timeout_s`.
+        """
         left = self._budget.get(name, 20.0) - spent
-        return max(0.0, min(left, self._call_timeout.get(name, 10.0)))
+        if self._limits is not None:
+            per_call = self._limits(name, args, kwargs or {})
+        else:
+            per_call = self._call_timeout.get(name, 10.0)
+        return max(0.0, min(left, per_call))
 
     def prefetch(self, calls: Sequence[tuple[str, tuple[Any, ...], dict[str, Any]]]) -> None:
         """Send `calls` to the worker in one message and read all their answers now; each later
@@ -126,13 +143,14 @@ class StudentProxy:
             if key is None or name in self._timed_out:
                 break
             plan.append((key, name, args, kwargs))
-        ahead = self._process.send_ahead([(name, args, kwargs) for _, name, args, kwargs in plan])
+        limits = [self._timeout(name, self._spent[name], args, kwargs) for _, name, args, kwargs in plan]
+        ahead = self._process.send_ahead([(name, args, kwargs) for _, name, args, kwargs in plan], limits)
         if ahead is None:
             return
         spent = defaultdict(float, self._spent)
         try:
-            for key, name, _, _ in plan[: ahead.pending]:
-                timeout = self._timeout(name, spent[name])
+            for key, name, args, kwargs in plan[: ahead.pending]:
+                timeout = self._timeout(name, spent[name], args, kwargs)
                 if timeout <= 0:  # its budget is spent: `call` says so, as without prefetching
                     break
                 start = time.monotonic()
@@ -168,7 +186,7 @@ class StudentProxy:
                 f"{name}: stopped after {budget:g} s in total (time limit). "
                 "Check that it finishes quickly; loops over large inputs can be slow."
             )
-        timeout = self._timeout(name, self._spent[name])
+        timeout = self._timeout(name, self._spent[name], args, kwargs)
         start = time.monotonic()
         reply = self._process.call(name, args, kwargs, timeout_s=timeout)
         self._spent[name] += time.monotonic() - start
@@ -186,9 +204,8 @@ class StudentProxy:
             raise StudentMissing(f"{name}: not written yet (no function {name}, or still the stub).")
         if reply.kind == "timeout":
             self._timed_out.add(name)
-            raise StudentTimeout(
-                f"{call}: no answer within {timeout:g} s (time limit). Check that it terminates."
-            )
+            why = reply.evalue or f"no answer within {timeout:.3g} s (time limit)"
+            raise StudentTimeout(f"{call}: {why}. Check that it terminates.")
         if reply.kind == "raised":
             where = f" (line {reply.line} of its cell)" if reply.line else ""
             raise StudentRaised(
@@ -291,6 +308,13 @@ class Reference:
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_"):
             raise AttributeError(name)
+        compute = self.uncached(name)
+        return lambda *a, **k: self._remembered(name, compute, a, k)
+
+    def uncached(self, name: str) -> Callable[..., Any]:
+        """The reference function `name`, computed afresh at every call (to time it)."""
+        if name.startswith("_") or not hasattr(np_ref, name):
+            raise AttributeError(name)
         if self.backend.name == "numpy" or not hasattr(xp_ref, name):
             fn = getattr(np_ref, name)
 
@@ -305,4 +329,4 @@ class Reference:
                     self.backend, xfn, *self._swap(a), **{key: self._swap(v) for key, v in k.items()}
                 )
 
-        return lambda *a, **k: self._remembered(name, compute, a, k)
+        return compute

@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +33,7 @@ from autograder.judge import quiz as quizzes
 from autograder.judge.diagnose import Misconception
 from autograder.judge.examples import ExampleCache, load_hypothesis_profile
 from autograder.judge.grading import CheckOutcome, grade_item
+from autograder.judge.limits import CallLimits, LimitPolicy, cell_limits, time_reference, time_source_cells
 from autograder.judge.proxy import (
     Reference,
     StudentCrashed,
@@ -167,8 +168,10 @@ class JudgePlugin:
         scratch_root: Path,
         examples: ExampleCache,
         on_start: Callable[[], None] = lambda: None,
+        source_cells: Sequence[tuple[int, str, str | None]] = (),
     ) -> None:
         self.course = course
+        self.source_cells = source_cells
         self.spec = spec
         self.next_subject = subjects
         self.current: Subject | None = None
@@ -185,6 +188,8 @@ class JudgePlugin:
         self.tested: set[str] = set()
         self._warned = False
         self.fatal = ""  # why nobody could be graded, when it is not the suite's fault
+        self.call_limits = CallLimits(spec, time_reference(reference))
+        self.source_cell_s: dict[Any, float] | None = None  # the source solution's cell times
 
     # --- pytest hooks ---
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
@@ -244,6 +249,7 @@ class JudgePlugin:
         Should a check end the session instead (pytest failing, an interrupt), nothing is
         recorded here and `subject.done` stays false: `grade_stream` records the error.
         """
+        cell_limits = self._cell_limits(subject)  # the first time, timing the source: not this student's
         start = time.monotonic()
         scratch = Path(tempfile.mkdtemp(prefix="s-", dir=self.scratch_root))
         process = self.launcher.launch(
@@ -252,6 +258,7 @@ class JudgePlugin:
             hide=self.hidden,
             cell_timeout_s=self.spec.cell_timeout_s,
             total_timeout_s=self.spec.notebook_timeout_s,
+            cell_limits=cell_limits,
         )
         try:
             self.proxy = self._start(subject, process, scratch)
@@ -278,12 +285,36 @@ class JudgePlugin:
             copy_submission_files(subject.submission.path.parent, scratch)
             process.start()
             self._warn_if_not_isolated(process)
-            return StudentProxy(process, self.spec)
+            return StudentProxy(process, self.spec, limits=self.call_limits.limit)
         except WorkerLost as lost:  # the notebook itself ended every worker
             return StudentProxy(None, self.spec, start_error=lost.reason)
         except Exception:  # no worker to grade it in (a jail that fails, a full disk): ours to fix
             log.exception("could not start grading %s", subject.submission.student_id)
             return None
+
+    def _cell_limits(self, subject: Subject) -> dict[int, float]:
+        """Each cell's time limit, from the source solution's own time (timed once a judge, by
+        a launcher that can: the production one; with any other, every cell gets the ceiling)."""
+        if self.source_cell_s is None:
+            time_cells = getattr(self.launcher, "time_cells", None)
+            self.source_cell_s = {}
+            if time_cells is not None:
+                scratch = Path(tempfile.mkdtemp(prefix="s-", dir=self.scratch_root))
+                try:
+                    self.source_cell_s = time_source_cells(
+                        lambda cells: time_cells(
+                            cells,
+                            scratch,
+                            hide=self.hidden,
+                            cell_timeout_s=self.spec.cell_timeout_s,
+                            total_timeout_s=self.spec.notebook_timeout_s,
+                        ),
+                        self.source_cells,
+                    )
+                finally:
+                    shutil.rmtree(scratch, ignore_errors=True)
+        policy = LimitPolicy.of(self.spec)
+        return cell_limits(policy, self.spec.cell_timeout_s, self.source_cell_s, subject.cells)
 
     def _check(self, check: Check, nextitem: pytest.Item | None) -> None:
         """Run one check against the current student and record its outcome.
@@ -498,6 +529,7 @@ def grade_stream(
             scratch_root=scratch_root,
             examples=examples,
             on_start=on_start,
+            source_cells=[(c.index, c.source, c.grade_id) for c in source if c.cell_type == "code"],
         )
         try:
             code = pytest.main(_pytest_args(spec), plugins=[plugin])

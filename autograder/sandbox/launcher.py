@@ -11,7 +11,7 @@ nothing happened.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from autograder.sandbox.jail import JailSpec, Limits
@@ -75,6 +75,7 @@ class ZygoteLauncher:
         hide: Sequence[Path],
         cell_timeout_s: float,
         total_timeout_s: float,
+        cell_limits: Mapping[int, float] | None = None,
     ) -> StudentProcess:
         self._serial += 1
         return StudentProcess(
@@ -83,7 +84,31 @@ class ZygoteLauncher:
             cells,
             cell_timeout_s=cell_timeout_s,
             total_timeout_s=total_timeout_s,
+            cell_limits=dict(cell_limits or {}),
         )
+
+    def time_cells(
+        self,
+        cells: Sequence[tuple[int, str]],
+        scratch: Path,
+        *,
+        hide: Sequence[Path],
+        cell_timeout_s: float,
+        total_timeout_s: float,
+    ) -> dict[int, tuple[bool, float]]:
+        """Run trusted `cells` (the source solution's) in a fresh worker: index -> (ran without
+        error, seconds its code took). Time limits are calibrated from these (`judge.limits`)."""
+        self._serial += 1
+        worker = self.spawn(jail_spec(scratch, hide=hide, limits=self.limits, serial=self._serial))
+        try:
+            return {
+                index: (ok, seconds)
+                for index, ok, _, _, seconds in worker.run_cells(
+                    cells, cell_timeout_s=cell_timeout_s, total_timeout_s=total_timeout_s
+                )
+            }
+        finally:
+            worker.close()
 
     def close(self) -> None:
         self._zygote.close()

@@ -42,6 +42,10 @@ SPAWN_TIMEOUT_S = 10.0
 MAX_PREPARED_BYTES = 60_000
 #: The most a call's answer may weigh; an array past it ends the worker (the judge's memory).
 MAX_REPLY_BYTES = 64 << 20
+#: How long past a soft limit (the worker's own timer, see `softlimit`) the judge waits for the
+#: worker to report the hang itself before it kills the worker: the timer samples twice
+#: (0.2 s apart), and a busy machine may be slow to schedule it.
+HARD_GRACE_S = 1.5
 
 
 class WorkerLost(Exception):
@@ -187,6 +191,8 @@ class Worker:
         self.spec = spec
         self.alive = True
         self.isolation: dict[str, Any] = {}
+        #: Functions the worker reported as hung (past a soft limit) -> why; never called again.
+        self.hung: dict[str, str] = {}
 
     def _recv(self, deadline: float) -> tuple[dict[str, Any], list[bytes]]:
         remaining = deadline - time.monotonic()
@@ -213,6 +219,12 @@ class Worker:
             self.kill()
             raise WorkerLost(f"the process ended ({exc})") from None
 
+    @property
+    def grace_s(self) -> float:
+        """How long past a limit the judge waits before it kills: `HARD_GRACE_S` for a worker
+        that keeps soft limits itself (it said so when ready), none for one that does not."""
+        return HARD_GRACE_S if self.isolation.get("soft_limit") is True else 0.0
+
     def wait_ready(self) -> None:
         header, _ = self._recv(time.monotonic() + READY_TIMEOUT_S)
         if header.get("ev") != "ready":
@@ -221,20 +233,37 @@ class Worker:
         self.isolation = header
 
     def run_cells(
-        self, cells: Sequence[tuple[int, str]], *, cell_timeout_s: float, total_timeout_s: float
+        self,
+        cells: Sequence[tuple[int, str]],
+        *,
+        cell_timeout_s: float,
+        total_timeout_s: float,
+        cell_limits: dict[int, float] | None = None,
     ) -> Iterator[tuple[int, bool, str, str, float]]:
         """Run (index, source) cells in order, yielding (index, ok, ename, evalue, seconds) as
         each ends, seconds being how long its code ran as the worker measured it.
 
-        What finished before a cell killed the worker is known: the cell running is always the
-        one after the last reported.
+        Each cell's limit is `cell_limits[index]`, else `cell_timeout_s`, and all of them
+        together `total_timeout_s`. The worker keeps them itself (a soft limit: it stops the
+        cell, names the function that hung in `hung` and goes on); the judge kills it
+        `HARD_GRACE_S` later should it not. What finished before a cell killed the worker is
+        known: the cell running is always the one after the last reported.
         """
-        self._send({"op": "run", "cells": [{"index": i, "source": s} for i, s in cells]})
-        end = time.monotonic() + total_timeout_s
+        limits = {i: (cell_limits or {}).get(i, cell_timeout_s) for i, _ in cells}
+        self._send(
+            {
+                "op": "run",
+                "cells": [{"index": i, "source": s, "limit_s": limits[i]} for i, s in cells],
+                "total_s": total_timeout_s,
+                "hung": dict(self.hung),
+            }
+        )
+        end = time.monotonic() + total_timeout_s + self.grace_s
         order = [i for i, _ in cells]
         current: int | None = order[0] if order else None
         while True:
-            deadline = min(end, time.monotonic() + cell_timeout_s)
+            limit = limits.get(current, cell_timeout_s) if current is not None else cell_timeout_s
+            deadline = min(end, time.monotonic() + limit + self.grace_s)
             try:
                 header, _ = self._recv(deadline)
             except WorkerLost as lost:
@@ -249,6 +278,7 @@ class Worker:
                     raise WorkerLost("the process sent what the grader cannot take (a cell without index)")
                 later = order.index(finished) + 1 if finished in order else len(order)
                 current = order[later] if later < len(order) else None
+                self._note_hung(header)
                 yield (
                     finished,
                     bool(header.get("ok")),
@@ -258,20 +288,40 @@ class Worker:
                 )
 
     def call(self, name: str, args: Sequence[Any], kwargs: dict[str, Any], *, timeout_s: float) -> CallReply:
-        """Call the student's function `name`; values cross as data only."""
+        """Call the student's function `name` within `timeout_s`; values cross as data only."""
         blobs: list[bytes] = []
-        self._send({"op": "call", **_call_header(name, args, kwargs, blobs)}, blobs)
+        self._send({"op": "call", **_call_header(name, args, kwargs, blobs, timeout_s)}, blobs)
         return self.reply(timeout_s=timeout_s)
 
-    def send_calls(self, calls: Sequence[tuple[str, Sequence[Any], dict[str, Any]]]) -> None:
-        """Send several calls in one message; `reply` then reads their answers in order."""
+    def send_calls(
+        self,
+        calls: Sequence[tuple[str, Sequence[Any], dict[str, Any]]],
+        limits: Sequence[float] | None = None,
+    ) -> None:
+        """Send several calls in one message, the i-th within `limits[i]` seconds (the worker's
+        soft limit); `reply` then reads their answers in order."""
         blobs: list[bytes] = []
-        self._send({"op": "calls", "calls": [_call_header(n, a, k, blobs) for n, a, k in calls]}, blobs)
+        headers = [
+            _call_header(n, a, k, blobs, limits[i] if limits and i < len(limits) else None)
+            for i, (n, a, k) in enumerate(calls)
+        ]
+        self._send({"op": "calls", "calls": headers}, blobs)
 
     def reply(self, *, timeout_s: float) -> CallReply:
-        """The answer to the next call sent, within `timeout_s`."""
-        reply, out = self._recv(time.monotonic() + timeout_s)
-        return _reply(reply, out)
+        """The answer to the next call sent: the worker stops it after `timeout_s` (and says
+        so); the judge kills the worker `HARD_GRACE_S` later."""
+        header, out = self._recv(time.monotonic() + timeout_s + self.grace_s)
+        self._note_hung(header)
+        return _reply(header, out)
+
+    def _note_hung(self, header: dict[str, Any]) -> None:
+        hung = header.get("hung")
+        if isinstance(hung, list):
+            text = str(header.get("why") or header.get("evalue", ""))
+            why = " ".join(text.split())[:200] or "ran past its time limit"
+            for name in hung[:8]:
+                if isinstance(name, str) and len(name) < 200:
+                    self.hung.setdefault(name, why)
 
     def get(self, name: str, *, timeout_s: float) -> CallReply:
         """Read the student's global variable `name`."""
@@ -299,13 +349,16 @@ class Worker:
 
 
 def _call_header(
-    name: str, args: Sequence[Any], kwargs: dict[str, Any], blobs: list[bytes]
+    name: str, args: Sequence[Any], kwargs: dict[str, Any], blobs: list[bytes], limit_s: float | None = None
 ) -> dict[str, Any]:
-    return {
+    header = {
         "name": name,
         "args": protocol.encode(list(args), blobs),
         "kwargs": protocol.encode(dict(kwargs), blobs),
     }
+    if limit_s is not None:
+        header["limit_s"] = limit_s
+    return header
 
 
 def _reply(header: dict[str, Any], blobs: list[bytes]) -> CallReply:
@@ -331,7 +384,7 @@ def _reply(header: dict[str, Any], blobs: list[bytes]) -> CallReply:
     line = header.get("line")
     return CallReply(
         False,
-        kind=kind if kind in {"raised", "missing", "unreadable"} else "unreadable",
+        kind=kind if kind in {"raised", "missing", "unreadable", "timeout"} else "unreadable",
         ename=text("ename", 80),
         evalue=text("evalue"),
         line=line if isinstance(line, int) else None,
@@ -382,10 +435,15 @@ class StudentProcess:
     worker: Worker | None = None
     skipped: dict[int, str] = field(default_factory=dict)
     cell_results: dict[int, tuple[bool, str, str]] = field(default_factory=dict)
+    cell_seconds: dict[int, float] = field(default_factory=dict)  # how long each cell's code ran
     restarts: int = 0
     lost_s: float = 0.0  # time spent in attempts that a cell ended (see start)
     student_s: float = 0.0  # the student code's own run time, cells and calls, as workers report it
     crashers: dict[str, str] = field(default_factory=dict)  # function -> why it is not called again
+    #: Function -> why: it ran past a time limit (in a cell or a call) and is not called again.
+    hung: dict[str, str] = field(default_factory=dict)
+    #: Each cell's own time limit (calibrated from the reference solution); others get cell_timeout_s.
+    cell_limits: dict[int, float] = field(default_factory=dict)
 
     def start(self) -> None:
         """Run the notebook, skipping on restart each cell that ended a worker.
@@ -410,16 +468,21 @@ class StudentProcess:
             todo = [(i, s) for i, s in self.cells if i not in self.skipped]
             started = time.monotonic()
             try:
+                worker.hung.update(self.hung)  # a restarted worker stubs them as it defines them
                 for index, ok, ename, evalue, seconds in worker.run_cells(
                     todo,
                     cell_timeout_s=min(self.cell_timeout_s, max(budget, 1.0)),
                     total_timeout_s=self.total_timeout_s if budget <= 0 else budget,
+                    cell_limits=self.cell_limits,
                 ):
                     self.cell_results[index] = (ok, ename, evalue)
+                    self.cell_seconds[index] = seconds
                     self.student_s += seconds
+                self.hung.update(worker.hung)
                 self.worker = worker
                 return
             except WorkerLost as lost:
+                self.hung.update(worker.hung)
                 self.lost_s += time.monotonic() - started
                 if lost.at_cell is None or self.restarts >= self.max_restarts:
                     self.worker = None
@@ -458,6 +521,8 @@ class StudentProcess:
         """
         if name in self.crashers:
             return CallReply(False, kind="crashed", evalue=self.crashers[name])
+        if name in self.hung:
+            return CallReply(False, kind="timeout", evalue=self.hung[name])
         try:
             worker = self._live()
         except WorkerLost as lost:
@@ -465,6 +530,7 @@ class StudentProcess:
         try:
             reply = worker.call(name, args, kwargs, timeout_s=timeout_s)
             self.student_s += reply.elapsed_s
+            self.hung.update(worker.hung)
             return reply
         except WorkerLost as lost:
             return self.lost_reply(name, lost, timeout_s)
@@ -472,24 +538,31 @@ class StudentProcess:
     def lost_reply(self, name: str, lost: WorkerLost, timeout_s: float) -> CallReply:
         """The reply for a call that lost its worker; a function that ended it is not called again."""
         if lost.timed_out:
-            return CallReply(False, kind="timeout", evalue=f"no answer within {timeout_s:g} s")
+            why = f"no answer within {timeout_s:.3g} s (time limit)"
+            self.hung[name] = why
+            return CallReply(False, kind="timeout", evalue=why)
         why = "the call ended the Python process" if "ended" in lost.reason else lost.reason
         self.crashers[name] = why
         return CallReply(False, kind="crashed", evalue=why)
 
-    def send_ahead(self, calls: Sequence[tuple[str, Sequence[Any], dict[str, Any]]]) -> CallsAhead | None:
-        """Send `calls` to the worker in one message, up to the first function that crashed
-        before; read their answers with the returned `CallsAhead`. None if none was sent."""
+    def send_ahead(
+        self,
+        calls: Sequence[tuple[str, Sequence[Any], dict[str, Any]]],
+        limits: Sequence[float] | None = None,
+    ) -> CallsAhead | None:
+        """Send `calls` to the worker in one message (the i-th within `limits[i]` s), up to the
+        first function that crashed or hung before; read their answers with the returned
+        `CallsAhead`. None if none was sent."""
         todo = []
         for call in calls:
-            if call[0] in self.crashers:
+            if call[0] in self.crashers or call[0] in self.hung:
                 break
             todo.append(call)
         if not todo:
             return None
         try:
             worker = self._live()
-            worker.send_calls(todo)
+            worker.send_calls(todo, limits)
         except WorkerLost:
             return None  # the next call, made as usual, says why
         return CallsAhead(self, worker, len(todo))
@@ -526,6 +599,7 @@ class CallsAhead:
             return self.process.lost_reply(name, lost, timeout_s)
         self.pending -= 1
         self.process.student_s += reply.elapsed_s
+        self.process.hung.update(self.worker.hung)
         return reply
 
     def stop(self) -> None:

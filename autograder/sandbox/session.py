@@ -10,7 +10,7 @@ forking anything. Everything that crosses is plain data (`CallReply`, `CellResul
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -51,8 +51,8 @@ class StudentSession(Protocol):
         """Call the student's function `name`; a lost worker is a reply, never an exception."""
         ...
 
-    def send_ahead(self, calls: Sequence[Call]) -> Answers | None:
-        """Send `calls` in one message; None if none was sent."""
+    def send_ahead(self, calls: Sequence[Call], limits: Sequence[float] | None = None) -> Answers | None:
+        """Send `calls` in one message, the i-th within `limits[i]` s; None if none was sent."""
         ...
 
     def get(self, name: str, *, timeout_s: float) -> CallReply:
@@ -89,8 +89,10 @@ class Launcher(Protocol):
         hide: Sequence[Path],
         cell_timeout_s: float,
         total_timeout_s: float,
+        cell_limits: Mapping[int, float] | None = None,
     ) -> StudentSession:
-        """A session for one notebook's `cells`, not yet started."""
+        """A session for one notebook's `cells`, not yet started; each cell's time limit is
+        `cell_limits[index]` if given, else `cell_timeout_s`."""
         ...
 
     def close(self) -> None: ...

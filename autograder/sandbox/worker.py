@@ -31,6 +31,7 @@ from autograder.sandbox import protocol
 from autograder.sandbox.activations import BY_NAME
 from autograder.sandbox.jail import JailSpec, Shared, confine, confine_shared, interpreter_paths
 from autograder.sandbox.lifetime import die_with_parent
+from autograder.sandbox.softlimit import HungFunctions, SoftLimit
 
 # Bound now, before student code can rebind names in builtins or in this module's globals.
 _exec = builtins.exec
@@ -122,23 +123,65 @@ class Session:
         self.shell = _Shell(self.ns)
         self.ns["get_ipython"] = lambda: self.shell
         self.ns["display"] = lambda *a, **k: None
+        self.limit = SoftLimit()
+        self.limit.install()
+        #: Functions that ran past a time limit -> why; each fails at once from then on.
+        self.hung = HungFunctions(self.ns)
 
     def send(self, header: dict[str, Any], blobs: list[bytes] | None = None) -> None:
         protocol.send_frame(self.sock, header, blobs or [])
 
-    def run_cells(self, cells: list[dict[str, Any]]) -> None:
+    def run_cells(self, cells: list[dict[str, Any]], total_s: Any = None, hung: Any = None) -> None:
+        """Run each cell within its `limit_s` (if given) and the notebook's `total_s` (if given).
+
+        A cell past its limit is stopped, its row says so, and the student function it was
+        stuck in (if any) is marked hung; the cells after it run as usual. Once `total_s` is
+        spent, the remaining cells are not run.
+        """
+        if isinstance(hung, dict):  # found out by an earlier worker of this notebook
+            for name, why in hung.items():
+                self.hung.why.setdefault(str(name), str(why))
+        end = _perf() + float(total_s) if type(total_s) in (int, float) else None
         for cell in cells:
             index = int(cell["index"])
             source = str(cell["source"])
             result: dict[str, Any] = {"ev": "cell", "i": index, "ok": True}
+            limit = _limit(cell.get("limit_s"))
+            if end is not None:
+                left = end - _perf()
+                if left <= 0:
+                    result.update(
+                        ok=False, ename="BudgetExceeded", evalue="not run: the notebook used up its time"
+                    )
+                    self.send(result)
+                    continue
+                limit = left if limit is None else min(limit, left)
             start = 0.0
             try:
                 code = _PREPARED.get(source) or _compile_cell(source, f"<cell {index}>")
                 start = _perf()
-                _exec(code, self.ns)
+                self.limit.start(limit)
+                try:
+                    _exec(code, self.ns)
+                finally:
+                    self.limit.stop()
             except _BaseException as exc:  # SystemExit and KeyboardInterrupt too
                 result.update(ok=False, **_describe(exc))
             result["elapsed_s"] = _perf() - start if start else 0.0
+            if self.limit.timed_out:
+                names = self.hung.blame(self.limit.stuck, None)
+                where = f" in {names[0]}" if names else ""
+                why = f"ran past its time limit of {limit:.3g} s in an earlier cell, so it was not run again"
+                self.hung.mark(names, why)
+                result.update(
+                    why=why,
+                    ok=False,
+                    ename="TimeoutError",
+                    evalue=f"the cell ran past its time limit of {limit:.3g} s{where}",
+                    timeout=True,
+                    hung=names,
+                )
+            self.hung.restub()  # a cell that defined a hung function again
             _close_figures()
             self.send(result)
         self.send({"ev": "done"})
@@ -152,25 +195,43 @@ class Session:
 
     def call(self, header: dict[str, Any], blobs: list[bytes]) -> None:
         name = str(header["name"])
+        if name in self.hung.why:
+            self.send({"ok": False, "kind": "timeout", "evalue": self.hung.why[name], "hung": [name]})
+            return
         fn = self.ns.get(name)
         if fn is None or not callable(fn):
             self.send({"ok": False, "kind": "missing"})
             return
+        limit = _limit(header.get("limit_s"))
         args = protocol.decode(header["args"], blobs, resolve_func=self._resolve_func)
         kwargs = protocol.decode(header["kwargs"], blobs, resolve_func=self._resolve_func)
         before = [a.copy() if type(a) is _ndarray else None for a in args]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             start = _perf()
+            error: BaseException | None = None
             try:
-                # Overflow, invalid and divide warnings tell misconceptions apart; underflow
-                # to 0 is what a correct, stable formula does and would only add noise.
-                with np.errstate(over="warn", invalid="warn", divide="warn", under="ignore"):
-                    value = fn(*args, **kwargs)
+                self.limit.start(limit)
+                try:
+                    # Overflow, invalid and divide warnings tell misconceptions apart; underflow
+                    # to 0 is what a correct, stable formula does and would only add noise.
+                    with np.errstate(over="warn", invalid="warn", divide="warn", under="ignore"):
+                        value = fn(*args, **kwargs)
+                finally:
+                    self.limit.stop()
             except _BaseException as exc:
-                self.send({"ok": False, "kind": "raised", **_describe(exc), "elapsed_s": _perf() - start})
-                return
+                error = exc
             elapsed = _perf() - start
+            if self.limit.timed_out:  # even if the code caught the timeout and returned
+                names = self.hung.blame(self.limit.stuck, name)
+                why = f"no answer within {limit:.3g} s (time limit)"
+                self.hung.mark(names, why)
+                stopped = {"ok": False, "kind": "timeout", "evalue": why, "hung": names, "elapsed_s": elapsed}
+                self.send(stopped)
+                return
+            if error is not None:
+                self.send({"ok": False, "kind": "raised", **_describe(error), "elapsed_s": elapsed})
+                return
         mutated = [
             i
             for i, (old, new) in enumerate(zip(before, args, strict=True))
@@ -222,7 +283,7 @@ class Session:
                 return
             op = header.get("op")
             if op == "run":
-                self.run_cells(header["cells"])
+                self.run_cells(header["cells"], header.get("total_s"), header.get("hung"))
             elif op == "call":
                 self.answer(header, blobs)
             elif op == "calls":  # several calls sent ahead: answered in order, one reply each
@@ -232,6 +293,13 @@ class Session:
                 self.get(header)
             elif op == "bye":
                 return
+
+
+def _limit(value: Any) -> float | None:
+    """A time limit the judge sent: positive seconds, or None for none."""
+    if type(value) in (int, float) and 0 < value < 1e6:
+        return float(value)
+    return None
 
 
 def _as_data(value: Any) -> tuple[Any, str]:
@@ -309,6 +377,7 @@ def _child(chan: socket.socket, spec: JailSpec, shared: Shared) -> None:
             "hidden": iso.hidden,
             "uid": iso.uid,
             "notes": iso.notes,
+            "soft_limit": True,  # this process's main thread keeps time limits itself (softlimit)
         },
     )
     Session(chan).serve()

@@ -170,6 +170,16 @@ class GradeStore:
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
 
+    def run_rows(self, assignment_id: str) -> list[dict[str, Any]]:
+        """Journal rows, one a graded submission (its status, time and when), in student order."""
+        query = (
+            sa.select(runs_table)
+            .where(runs_table.c.assignment == assignment_id)
+            .order_by(runs_table.c.student)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
     def cell_rows(self, assignment_id: str) -> list[dict[str, Any]]:
         query = sa.select(cells_table).where(cells_table.c.assignment == assignment_id)
         with self.engine.connect() as conn:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import html
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ import pandas as pd
 
 from autograder.course.layout import Course, load_course
 from autograder.models import SCORE_COLUMNS
+from autograder.store import scores as score_files
 from autograder.store.gradebook import GradeStore
 
 
@@ -37,6 +38,8 @@ class Tables:
     gradebook: pd.DataFrame
     items: pd.DataFrame
     misconceptions: pd.DataFrame
+    #: One row a graded student: score, status, grading time, items that timed out (runs.csv).
+    runs: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def scores_frame(store: GradeStore, assignment_id: str) -> pd.DataFrame:
@@ -111,7 +114,22 @@ def tables(store: GradeStore, assignment_id: str) -> Tables:
     if scores.empty:
         empty = pd.DataFrame()
         return Tables(scores[list(SCORE_COLUMNS)], empty, empty, empty)
-    return Tables(scores[list(SCORE_COLUMNS)], _gradebook(scores), _items(scores), _misconceptions(scores))
+    runs = pd.DataFrame(score_files.run_table(store, assignment_id), columns=list(score_files.RUN_COLUMNS))
+    return Tables(
+        scores[list(SCORE_COLUMNS)], _gradebook(scores), _items(scores), _misconceptions(scores), runs
+    )
+
+
+#: How many students the report's "slowest students" table lists.
+SLOWEST = 10
+
+
+def slowest_students(runs: pd.DataFrame, n: int = SLOWEST) -> pd.DataFrame:
+    """The `n` students whose grading took longest, with their score and what timed out."""
+    if runs.empty:
+        return runs
+    columns = ["student", "duration_s", "score", "max_score", "status", "timeouts"]
+    return runs.sort_values("duration_s", ascending=False).head(n)[columns].reset_index(drop=True)
 
 
 def load(course_root: str | Path, assignment_id: str) -> Tables:
@@ -235,9 +253,11 @@ def write_report(course: Course, assignment_id: str, *, store: GradeStore | None
         slow = t.items.sort_values("mean_time_s", ascending=False).head(5)[
             ["item", "mean_time_s", "error_rate"]
         ]
+        slowest = slowest_students(t.runs)
         body = (
             f"<p>{len(t.gradebook)} students, mean {t.gradebook['percent'].mean():.1f} %, "
             f"median {t.gradebook['percent'].median():.1f} %.</p>"
+            f"<h2>Slowest students</h2>{_table_html(slowest, 'slowest')}"
             f'<div class="figs">{figures}</div>'
             f"<h2>Items</h2>{_table_html(t.items, 'items')}"
             f"<h2>Misconceptions</h2>{_table_html(t.misconceptions, 'misconceptions')}"

@@ -44,6 +44,7 @@ def test_suite_with_a_syntax_error_names_file_and_line(tmp_path):
         ("[items.f]\npoints = -1\n", "'points' must be a non-negative number"),
         ("[items]\n", "no \\[items.<function>\\] tables"),
         ("[items.f\n", "not valid TOML"),
+        ('[assignment]\nlimit_multiple = "50"\n[items.f]\n', "'limit_multiple' must be a non-negative number"),
     ],
 )
 def test_bad_assignment_toml(tmp_path, toml, message):
@@ -60,3 +61,4 @@ def test_repo_assignments_load(repo_course):
     for assignment_id in repo_course.assignment_ids():
         spec = repo_course.assignment(assignment_id)
         assert spec.items and len(spec.quiz) >= 6
+        assert (spec.limit_multiple, spec.call_floor_s, spec.cell_floor_s) == (50.0, 2.0, 3.0)
