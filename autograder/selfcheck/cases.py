@@ -393,6 +393,9 @@ class CheckResult:
     def lines(self) -> list[str]:
         return [*self.notes, *(line for f in self.functions for line in f.lines)]
 
+    def _ipython_display_(self) -> None:
+        """Nothing to show in a notebook: `check()` printed its lines already."""
+
     def __repr__(self) -> str:
         names = ", ".join(f.name for f in self.functions) or "nothing"
         return f"CheckResult({names}: {self.passed} of {self.total} passed)"

@@ -49,6 +49,13 @@ class CheckReport:
     functions: tuple[FunctionCheck, ...]
     notes: tuple[str, ...] = ()
 
+    @property
+    def has_failures(self) -> bool:
+        """Whether any test or quiz cell, or any visible check, did not pass."""
+        return any(c.status != "passed" for c in self.cells) or any(
+            f.status in ("failed", "missing") for f in self.functions
+        )
+
     def lines(self) -> list[str]:
         out = [*self.notes]
         if self.cells:
