@@ -17,7 +17,12 @@ from typing import Any, TypeAlias
 
 import numpy as np
 
+# Closeness is one rule for the judge and the self-check (worker-visible, in selfcheck).
+from autograder.selfcheck.closeness import ATOL, RTOL, matches
+
 __all__ = [
+    "ATOL",
+    "RTOL",
     "Misconception",
     "Models",
     "as_float_array",
@@ -29,11 +34,6 @@ __all__ = [
     "raises",
     "show",
 ]
-
-#: float32 accuracy of the reference (student-api.md): rtol 1e-5, atol 1e-6 at order one.
-RTOL = 1e-5
-ATOL = 1e-6
-
 
 #: Known wrong models of a function on one input: id -> thunk, or (id, thunk) pairs when
 #: several wrong models share an id.
@@ -104,30 +104,6 @@ def as_float_array(got: Any, *, what: str) -> np.ndarray[Any, np.dtype[np.float6
             "other", f"{what}: returned {show(got)}, which NumPy cannot read as an array of numbers."
         ) from None
     return array
-
-
-def matches(got: Any, want: Any, *, rtol: float = RTOL, atol: float = ATOL) -> bool:
-    """Same shape and close values (nan matches nan), with tolerance scaled to the values.
-
-    `np.allclose(got, want, rtol, atol * scale, equal_nan=True)`, where `scale` is the largest
-    finite |want| (at least 1), computed directly: allclose spends most of its ~30 us on
-    small arrays in checks and dispatch, and a submission needs a hundred or more of these.
-    """
-    try:
-        a = np.asarray(got, dtype=np.float64)
-        b = np.asarray(want, dtype=np.float64)
-    except (TypeError, ValueError):
-        return False
-    if a.shape != b.shape:
-        return False
-    b_finite = np.isfinite(b)
-    scale = float(np.max(np.abs(b), where=b_finite, initial=1.0))  # at least 1
-    with np.errstate(invalid="ignore", over="ignore"):
-        close = np.abs(a - b) <= atol * scale + rtol * np.abs(b)
-    close &= b_finite & np.isfinite(a)  # infinities are close only to themselves (below)
-    close |= a == b
-    close |= np.isnan(a) & np.isnan(b)
-    return bool(close.all())
 
 
 def classify(

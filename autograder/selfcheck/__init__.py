@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.selfcheck import answers
+from autograder.selfcheck import answers, closeness
 
 __all__ = [
     "CheckResult",
@@ -65,7 +65,7 @@ def expect_close(
             f"{what}: returned {_short(got_arr)}, which has nan or inf; "
             f"expected {_short(want_arr)}. {hint}".strip()
         )
-    if not np.allclose(got_arr, want_arr, rtol=rtol, atol=atol, equal_nan=True):
+    if not closeness.matches(got_arr, want_arr, rtol=rtol, atol=atol):
         raise SelfCheckError(
             f"{what}: returned {_short(got_arr)}, expected {_short(want_arr)}. {hint}".strip()
         )

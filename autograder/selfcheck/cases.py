@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from autograder.sandbox.activations import BY_NAME
+from autograder.selfcheck.closeness import matches
 
 CHECKS_FILE = "selfcheck.json"
 CHECKS_FORMAT = 1
@@ -168,7 +169,7 @@ def _same(got: Any, want: Any, rtol: float, atol: float) -> bool:
         if want_arr.dtype.kind == "f":
             if got_arr.dtype.kind not in "iuf":
                 return False
-            return bool(np.allclose(got_arr.astype(float), want_arr, rtol=rtol, atol=atol, equal_nan=True))
+            return matches(got_arr.astype(float), want_arr, rtol=rtol, atol=atol)
         # Labels, indices and flags are exact, and a label is not an index.
         same_kind = _kind_family(got_arr.dtype.kind) == _kind_family(want_arr.dtype.kind)
         return same_kind and bool(np.array_equal(got_arr, want_arr))

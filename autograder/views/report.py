@@ -137,6 +137,7 @@ def _plots(t: Tables) -> list[tuple[str, str]]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     out = []
     fig, ax = plt.subplots(figsize=(6, 3))
@@ -171,6 +172,7 @@ def _plots(t: Tables) -> list[tuple[str, str]]:
         ax.barh(top["diagnosis"], top["count"], color="#8172b2")
         ax.invert_yaxis()
         ax.set(xlabel="items diagnosed", title="Misconceptions")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.2 of a student
         out.append(("Misconceptions (named ones only; see the table for the rest)", _figure_png(fig)))
         plt.close(fig)
     return out
