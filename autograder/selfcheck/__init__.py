@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.selfcheck import answers, closeness
+from autograder.selfcheck import answers, closeness, values
 
 __all__ = [
     "CheckResult",
@@ -34,8 +34,8 @@ class SelfCheckError(AssertionError):
 
 
 def _short(value: Any) -> str:
-    text = np.array2string(np.asarray(value), precision=4, threshold=12, max_line_width=80)
-    return " ".join(text.split())
+    """A value as the judge's messages show it (`values.show`), on one line."""
+    return " ".join(values.show(value, limit=160).split())
 
 
 def expect_close(

@@ -84,7 +84,7 @@ def test_check_in_jupyterlab_says_ok_then_names_the_misconception(
             page.evaluate(RUN_JS, index)
         output.filter(has_text="softmax.no_max_shift").wait_for(timeout=WAIT_MS)
         text = output.first.inner_text()
-        assert "you returned [[nan nan]]" in text
+        assert "you returned [[nan, nan]] (shape (1, 2))" in text
         assert "This looks like exponentiating raw scores" in text
         assert "softmax: 3 of 4 visible checks passed." in text
 

@@ -96,7 +96,7 @@ def test_no_max_shift_reads_as_the_issue_promises(checks_file):
     module = synth.load_module(REPO / "assignments" / A / "mutants" / "softmax_no_max_shift.py", ["softmax"])
     _, text = run_in_notebook(module.cells["softmax"], f"check('softmax', path={str(checks_file)!r})")
     assert (
-        "softmax: for z = [[1000, 1001]] you returned [[nan nan]]; expected [[0.2689 0.7311]]. "
+        "softmax: for z = [[1000, 1001]] you returned [[nan, nan]] (shape (1, 2)); expected [[0.2689, 0.7311]] (shape (1, 2)). "
         "This looks like exponentiating raw scores (no max shift) (softmax.no_max_shift). "
         "Hint: exp(1000) overflows to inf in float64." in text
     )
