@@ -50,7 +50,8 @@ def grade_answer(question: QuizQuestion, answer: Any, *, found: bool, problem: s
     if is_correct(question, answer):
         return ItemResult(item, question.points, question.points, "passed")
     hint = f" Hint: {question.hint}" if question.hint else ""
-    message = f"{item}: {_quoted(question, answer)} is not right.{hint}"
+    chose = answers.quote_options(answer, question.choices) if question.kind in ("choice", "multi") else ""
+    message = f"{item}: {_quoted(question, answer)}{chose} is not right.{hint}"
     return ItemResult(item, 0.0, question.points, "failed", "other", message)
 
 

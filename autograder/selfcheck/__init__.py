@@ -130,21 +130,6 @@ def _matches(question_id: str, answer: Any, key: str) -> bool:
     return token is not None and answers.token_digest(question_id, kind, tolerance, token) in hashes
 
 
-def _options(answer: Any, choices: Sequence[str]) -> str:
-    """The text of the options a letter answer names, quoted: ' ("It keeps ...")'."""
-    if not choices:
-        return ""
-    letters = answers.answer_token("multi", answer) or ""
-    quoted = []
-    for letter in letters.split(","):
-        index = ord(letter) - ord("a") if len(letter) == 1 else -1
-        if not 0 <= index < len(choices):
-            return ""
-        text = choices[index]
-        quoted.append(f"{letter}: \u201c{text if len(text) <= 70 else text[:69] + '…'}\u201d")
-    return f" ({'; '.join(quoted)})" if quoted else ""
-
-
 def _written(question_id: str, namespace: dict[str, Any]) -> answers.Answer:
     """How the notebook's own text assigns `answer_<id>`, from IPython's input history."""
     history = namespace.get("In")
@@ -178,7 +163,7 @@ def quiz(question_id: str, answer: Any, key: str, *, hint: str = "", choices: Se
     if right:
         print(f"quiz {question_id}: right.")
         return
-    shown = f"{answer!r}{_options(answer, choices)}"
+    shown = f"{answer!r}{answers.quote_options(answer, choices)}"
     raise SelfCheckError(f"quiz {question_id}: {shown} is not right yet. {hint}".strip())
 
 

@@ -42,6 +42,7 @@ __all__ = [
     "is_right",
     "opaque_key",
     "parse_key",
+    "quote_options",
     "read_answer",
     "token_digest",
 ]
@@ -156,6 +157,20 @@ def is_right(kind: str, answer: Any, key: Any, *, tolerance: float = 0.0) -> boo
     """Whether `answer` is right for a question of `kind` whose key is `key` (the judge's call)."""
     token = answer_token(kind, answer, tolerance=tolerance)
     return token is not None and token in accepted_tokens(kind, key, tolerance=tolerance)
+
+
+def quote_options(answer: Any, choices: Sequence[str]) -> str:
+    """The text of the options a letter answer names, quoted: ' (c: “It keeps ...”)'; "" when
+    the answer names no option."""
+    letters = answer_token("multi", answer) if choices else None
+    quoted = []
+    for letter in (letters or "").split(","):
+        index = ord(letter) - ord("a") if len(letter) == 1 else -1
+        if not 0 <= index < len(choices):
+            return ""
+        text = choices[index]
+        quoted.append(f"{letter}: \u201c{text if len(text) <= 70 else text[:69] + '…'}\u201d")
+    return f" ({'; '.join(quoted)})" if quoted else ""
 
 
 # --- the opaque key a notebook carries ------------------------------------------------------

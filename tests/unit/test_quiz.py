@@ -166,6 +166,9 @@ def test_unanswered_question_is_missing_and_a_wrong_one_gets_the_hint_not_the_ke
     assert grade_answer(CHOICE, Ellipsis, found=True).status == "missing"
     r = grade_answer(CHOICE, "c", found=True)
     assert r.status == "failed" and "exp(1000)" in r.message and "'b'" not in r.message
+    assert r.message == "quiz.max_shift: 'c' (c: \u201cz\u201d) is not right. Hint: Think of exp(1000)."
+    (r,) = grade_quiz(cells("answer_gd_step = 2.0"), [GD_STEP])
+    assert r.message == "quiz.gd_step: 2.0 is not right."
 
 
 # --- answers read from the notebook's text --------------------------------------------------

@@ -285,6 +285,7 @@ def test_check_notebook_passes_everything_on_the_source_notebook(repo_course, ch
         ("mse", "passed"),
     ]
     assert report.lines()[-1] == "12 of 12 test and quiz cells passed; 12 of 12 visible checks passed."
+    assert not report.has_failures
 
 
 def test_check_notebook_reports_the_released_stubs_as_not_written(repo_course, checks_file, tmp_path, zygote):
@@ -301,6 +302,22 @@ def test_check_notebook_reports_the_released_stubs_as_not_written(repo_course, c
         "0 of 12 test and quiz cells passed; 0 of 12 visible checks passed; "
         "not written yet: softmax, predict, cross_entropy, mse."
     )
+    assert report.has_failures
+
+
+def test_autograder_check_exits_1_when_a_check_does_not_pass(repo_course, checks_file, tmp_path):
+    from click.testing import CliRunner
+
+    from autograder.cli import main
+
+    folder = tmp_path / "student"
+    folder.mkdir()
+    notebook = folder / f"{A}.ipynb"
+    notebook.write_bytes(repo_course.release_notebook(A).read_bytes())
+    (folder / "selfcheck.json").write_bytes(checks_file.read_bytes())
+    result = CliRunner().invoke(main, ["check", str(notebook)])
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines()[-1].startswith("0 of 12 test and quiz cells passed")
 
 
 def test_check_notebook_gives_the_test_cell_message_and_the_misconception(
