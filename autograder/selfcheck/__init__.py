@@ -11,6 +11,7 @@ these checks are a guide for the student.
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -166,6 +167,29 @@ def quiz(question_id: str, answer: Any, key: str, *, hint: str = "", choices: Se
     shown = f"{answer!r}{answers.quote_options(answer, choices)}"
     raise SelfCheckError(f"quiz {question_id}: {shown} is not right yet. {hint}".strip())
 
+
+def _message_only(
+    shell: Any, etype: type[BaseException], value: BaseException, tb: Any, tb_offset: int | None = None
+) -> list[str]:
+    """IPython's display of a SelfCheckError: its message, not a traceback into this package.
+
+    The cell still ends in an error output, with the exception's name and message (nbgrader
+    counts the test cell as failed); only the traceback the student reads is left out.
+    """
+    stb = [f"{etype.__name__}: {value}"]
+    shell._showtraceback(etype, value, stb)  # IPython leaves the showing to the handler
+    return stb
+
+
+def _show_messages_in_ipython() -> None:
+    """In a Jupyter kernel (IPython already imported), show a failed check as its message."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is not None and hasattr(shell, "set_custom_exc"):
+        shell.set_custom_exc((SelfCheckError,), _message_only)
+
+
+_show_messages_in_ipython()
 
 # Re-exported so that notebooks import everything a student uses from one place.
 from autograder.selfcheck.cases import CheckResult, check  # noqa: E402

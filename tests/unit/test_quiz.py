@@ -216,3 +216,35 @@ def test_an_answer_in_a_cell_that_is_not_valid_python_still_counts():
 def test_a_numeric_key_is_twenty_grid_cells_whatever_its_size():
     for key in (0.0, 0.836, -3.25, 612.0, 1e9):
         assert len(answers.accepted_tokens("numeric", key, tolerance=0.01)) == 20
+
+
+IPYTHON_SESSION = """
+from IPython.core.interactiveshell import InteractiveShell
+ip = InteractiveShell.instance()
+cells = [
+    "from autograder.selfcheck import check, quiz, quiz_key",
+    "answer_x = 'c'",
+    "quiz('x', answer_x, key=quiz_key('x', 'b'), hint='Think.', choices=['p', 'q', 'r'])",
+    "check('softmax', path='/nonexistent/selfcheck.json')",
+]
+for cell in cells:
+    result = ip.run_cell(cell, store_history=True)
+    print("->", type(result.error_in_exec).__name__, flush=True)
+"""
+
+
+def test_a_failed_quiz_cell_shows_its_message_not_a_traceback_and_check_shows_no_repr():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", IPYTHON_SESSION], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == [
+        "-> NoneType",
+        "-> NoneType",
+        "SelfCheckError: quiz x: 'c' (c: \u201cr\u201d) is not right yet. Think.",
+        "-> SelfCheckError",
+        "no selfcheck.json found (/nonexistent/selfcheck.json); keep it in the folder of the notebook, "
+        "as it came with the assignment.",
+        # A terminal prints the bare prompt; Jupyter's display hook sends nothing for no data.
+        "Out[4]: -> NoneType",
+    ]
