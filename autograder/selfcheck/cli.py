@@ -25,6 +25,7 @@ from autograder.models import Cell, CellResult
 from autograder.sandbox.process import CallReply, StudentProcess, WorkerLost, Zygote, jail_spec, paths_beside
 from autograder.sandbox.protocol import FuncRef
 from autograder.selfcheck import cases as selfcheck
+from autograder.selfcheck import environment
 from autograder.selfcheck.cases import FunctionCheck, Outcome
 
 MAX_FOLDER_BYTES = 50 << 20
@@ -179,7 +180,9 @@ def _cell_checks(cells: Sequence[Cell], results: dict[int, CellResult]) -> tuple
         if cell.is_solution and not cell.is_grade:
             # An answer cell: only worth a line when it fails for another reason than the stub.
             if result is not None and not result.ok and result.ename != "NotImplementedError":
-                out.append(CellCheck(cell.grade_id, "error", f"{result.ename}: {result.evalue}"))
+                advice = environment.missing_module_advice(result.ename, result.evalue)
+                said = f"{result.ename}: {result.evalue}" + (f" ({advice})" if advice else "")
+                out.append(CellCheck(cell.grade_id, "error", said))
             continue
         if not cell.is_grade:
             continue
