@@ -51,3 +51,30 @@ def test_each_property_test_has_its_own_seed_from_its_name_alone():
     seeds = [example_seed(i) for i in items]
     assert len(set(seeds)) == len({(i.path, i.originalname) for i in items})
     assert all(example_seed(i) == s for i, s in zip(property_tests("ps4-softmax"), seeds, strict=True))
+
+
+FRESH_PROCESS = """
+import hashlib, pickle, sys
+sys.path.insert(0, {tests!r})
+from test_examples import drawn, property_tests
+from autograder.judge.examples import ExampleCache, load_hypothesis_profile
+load_hypothesis_profile()
+items = property_tests("ps4-softmax")
+print(hashlib.sha256(drawn(ExampleCache(), items[-1])).hexdigest())
+"""
+
+
+def test_a_fresh_judge_process_draws_the_same_examples():
+    """A resumed grade starts new judges (another hash seed): the student reads the same input."""
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    load_hypothesis_profile()
+    want = hashlib.sha256(drawn(ExampleCache(), property_tests("ps4-softmax")[-1])).hexdigest()
+    code = FRESH_PROCESS.format(tests=str(Path(__file__).parent))
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+        assert out.stdout.split()[-1] == want
