@@ -13,7 +13,10 @@ from autograder.selfcheck import environment
 REPO = Path(__file__).resolve().parents[2]
 
 #: What a student's kernel must import `autograder.selfcheck` without.
-GRADER_ONLY = ("nbgrader", "dask", "distributed", "pytest", "hypothesis", "pandas", "sqlalchemy", "nbformat")
+GRADER_ONLY = (
+    "nbgrader", "dask", "distributed", "pytest", "hypothesis", "pandas", "sqlalchemy", "nbformat",
+    "IPython", "jupyterlab", "traitlets", "array_api_compat",
+)
 
 
 def test_the_base_install_is_the_students_environment():
@@ -25,7 +28,7 @@ def test_the_base_install_is_the_students_environment():
     assert "student" in project["optional-dependencies"]
 
 
-def test_selfcheck_imports_and_quizzes_without_the_graders_packages():
+def test_selfcheck_and_autograder_check_import_without_the_graders_packages():
     code = f"""
 import sys
 class Block:
@@ -34,6 +37,7 @@ class Block:
             raise ImportError("blocked: " + name)
 sys.meta_path.insert(0, Block())
 from autograder.selfcheck import check, quiz, quiz_key
+import autograder.cli, autograder.selfcheck.cli  # `autograder check` too
 quiz("q", "b", quiz_key("q", "b"))
 print(sorted(m for m in sys.modules if m.split(".")[0] in {GRADER_ONLY!r}))
 """
