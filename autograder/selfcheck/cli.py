@@ -24,8 +24,8 @@ from autograder.errors import UsageError
 from autograder.models import Cell, CellResult
 from autograder.sandbox.process import CallReply, StudentProcess, WorkerLost, Zygote, jail_spec, paths_beside
 from autograder.sandbox.protocol import FuncRef
+from autograder.selfcheck import answers, environment
 from autograder.selfcheck import cases as selfcheck
-from autograder.selfcheck import environment
 from autograder.selfcheck.cases import FunctionCheck, Outcome
 
 MAX_FOLDER_BYTES = 50 << 20
@@ -189,6 +189,14 @@ def _cell_checks(cells: Sequence[Cell], results: dict[int, CellResult]) -> tuple
         if result is None:
             out.append(CellCheck(cell.grade_id, "error", "did not run: the notebook stopped before it"))
             continue
+        if cell.grade_id.startswith("quiz_"):
+            # The grade reads the answer from the text: say so here when it cannot be read.
+            variable = "answer_" + cell.grade_id.removeprefix("quiz_")
+            written = answers.read_answer([c.source for c in cells if c.cell_type == "code"], variable)
+            if written.problem:
+                said = f"{written.problem}; the grader reads only that"
+                out.append(CellCheck(cell.grade_id, "failed", said))
+                continue
         if result.ok:
             out.append(CellCheck(cell.grade_id, "passed"))
             continue

@@ -384,3 +384,22 @@ def test_a_committed_selfcheck_json_is_not_stale(assignment, repo_course):
     assert _same_json(json.loads(committed.read_text(encoding="utf-8")), fresh), (
         f"release/{assignment}/{selfcheck_cases.CHECKS_FILE} is stale: run `autograder release {assignment}`"
     )
+
+
+def test_check_notebook_says_when_a_quiz_answer_is_computed_not_written(repo_course, checks_file, tmp_path, zygote):
+    spec = repo_course.assignment(A)
+    answers = {
+        **synth.solution_sources(repo_course, spec),
+        **synth.quiz_answers(spec, correct={q.id for q in spec.quiz}),
+        "answer_max_shift": 'answer_max_shift = "ab"[1]',
+    }
+    notebook = tmp_path / f"{A}.ipynb"
+    nbformat.write(synth.build_notebook(repo_course.release_notebook(A), answers), notebook)
+    report = check_notebook(notebook, checks_file=checks_file, zygote=zygote)
+    (quiz,) = [c for c in report.cells if c.grade_id == "quiz_max_shift"]
+    assert (quiz.status, quiz.message) == (
+        "failed",
+        "answer_max_shift = 'ab'[1] is not a plain value; write the answer itself (a number, a letter "
+        "in quotes, a list or tuple of them); the grader reads only that",
+    )
+    assert report.has_failures
