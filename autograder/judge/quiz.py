@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from autograder.course.layout import QuizQuestion
-from autograder.models import Cell, ItemResult
+from autograder.models import ItemResult
 from autograder.selfcheck import answers
 
 
@@ -22,9 +22,8 @@ def is_correct(question: QuizQuestion, answer: Any) -> bool:
     return answers.is_right(question.kind, answer, question.answer, tolerance=question.tolerance)
 
 
-def read_answers(cells: Sequence[Cell], questions: Iterable[QuizQuestion]) -> dict[str, answers.Answer]:
-    """Each question's answer as the notebook's code cells write it (question id -> Answer)."""
-    sources = [c.source for c in cells if c.cell_type == "code"]
+def read_answers(sources: Sequence[str], questions: Iterable[QuizQuestion]) -> dict[str, answers.Answer]:
+    """Each question's answer as the notebook's code cells (their sources, in order) write it."""
     return {q.id: answers.read_answer(sources, q.variable) for q in questions}
 
 
@@ -55,9 +54,10 @@ def grade_answer(question: QuizQuestion, answer: Any, *, found: bool, problem: s
     return ItemResult(item, 0.0, question.points, "failed", "other", message)
 
 
-def grade_quiz(cells: Sequence[Cell], questions: Sequence[QuizQuestion]) -> list[ItemResult]:
-    """Every question of the quiz graded from the notebook's text."""
-    read = read_answers(cells, questions)
+def grade_quiz(sources: Sequence[str], questions: Sequence[QuizQuestion]) -> list[ItemResult]:
+    """Every question of the quiz graded from the notebook's text: `sources` are the code cells
+    as grading runs them (locked cells restored), never what the worker's variables hold."""
+    read = read_answers(sources, questions)
     out = []
     for question in questions:
         answer = read[question.id]

@@ -394,7 +394,7 @@ class JudgePlugin:
                 )
             )
         # Read from the notebook's text, whatever its code cells did (a hang, an exit).
-        items += quizzes.grade_quiz(subject.submission.cells, self.spec.quiz)
+        items += quizzes.grade_quiz([source for _, source, _ in subject.cells], self.spec.quiz)
         return _result(subject, items, process, self.spec, duration)
 
 
