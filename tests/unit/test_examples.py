@@ -78,3 +78,21 @@ def test_a_fresh_judge_process_draws_the_same_examples():
         env = {**os.environ, "PYTHONHASHSEED": seed}
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
         assert out.stdout.split()[-1] == want
+
+
+def test_examples_ignore_the_constants_of_whatever_modules_are_imported(tmp_path, monkeypatch):
+    """Hypothesis draws some values from literals in imported local modules: an edit to the
+    grader, or a module imported earlier, must not change what a student is shown."""
+    import importlib
+
+    load_hypothesis_profile()
+    items = property_tests("ps4-softmax")
+    before = [drawn(ExampleCache(), item) for item in items]
+    folder = tmp_path / "unrelated"
+    folder.mkdir()
+    numbers = ", ".join(str(v) for v in [-7.25, 3.5, 1e3, 17, 99, -4, 0.125, 2.75, 6, -19.5, 11, 13])
+    (folder / "unrelated_constants.py").write_text(f"VALUES = [{numbers}]\nNAME = 'zebra'\n")
+    monkeypatch.syspath_prepend(str(folder))
+    importlib.import_module("unrelated_constants")
+    after = [drawn(ExampleCache(), item) for item in items]
+    assert after == before
