@@ -338,8 +338,14 @@ def collect_cmd(
 @main.command("check")
 @click.argument("notebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def check_cmd(notebook: Path) -> None:
-    """A student's self-check from the shell: visible tests and quiz checks, no hidden tests."""
+    """A student's self-check from the shell: visible tests and quiz checks, no hidden tests.
+
+    Exits 1 when a check did not pass, so scripts and CI can tell.
+    """
     from autograder.selfcheck.cli import check_notebook
 
-    for line in check_notebook(notebook).lines():
+    report = check_notebook(notebook)
+    for line in report.lines():
         click.echo(line)
+    if report.has_failures:
+        sys.exit(1)

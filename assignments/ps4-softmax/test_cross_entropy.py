@@ -21,12 +21,23 @@ def wrong_models(ref, logits, labels):
         e = np.exp(logits - logits.max(axis=1, keepdims=True))
         return -np.mean(np.log((e / e.sum(axis=1, keepdims=True))[rows, labels]))
 
+    def log_of_raw_logits(reduce):
+        def model():
+            # An inf or nan from the log of raw logits says nothing about which mistake gave it:
+            # a max-shifted softmax whose log underflows gives inf too (xent.unstable).
+            value = -reduce(np.log(logits[rows, labels]))
+            if not np.isfinite(value):
+                raise ValueError("not finite: tells no misconception apart")
+            return value
+
+        return model
+
     loss = ref.cross_entropy(logits, labels)
     return [
         ("xent.sum_not_mean", lambda: loss * n),
         ("xent.wrong_sign", lambda: -loss),
-        ("xent.no_softmax", lambda: -np.mean(np.log(logits[rows, labels]))),
-        ("xent.no_softmax", lambda: -np.sum(np.log(logits[rows, labels]))),
+        ("xent.no_softmax", log_of_raw_logits(np.mean)),
+        ("xent.no_softmax", log_of_raw_logits(np.sum)),
         ("xent.unstable", naive),
         ("xent.unstable", shifted_then_log),
     ]

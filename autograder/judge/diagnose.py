@@ -10,14 +10,21 @@ agrees with; when none does, the diagnosis is `other`.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeAlias
 
 import numpy as np
 
+# Closeness is one rule for the judge and the self-check (worker-visible, in selfcheck).
+from autograder.selfcheck.closeness import ATOL, RTOL, matches
+
+# So is the picture of a value in a student's message.
+from autograder.selfcheck.values import clip, show
+
 __all__ = [
+    "ATOL",
+    "RTOL",
     "Misconception",
     "Models",
     "as_float_array",
@@ -29,11 +36,6 @@ __all__ = [
     "raises",
     "show",
 ]
-
-#: float32 accuracy of the reference (student-api.md): rtol 1e-5, atol 1e-6 at order one.
-RTOL = 1e-5
-ATOL = 1e-6
-
 
 #: Known wrong models of a function on one input: id -> thunk, or (id, thunk) pairs when
 #: several wrong models share an id.
@@ -50,49 +52,6 @@ class Misconception(AssertionError):
         self.failing_input = failing_input
 
 
-def clip(text: str, limit: int) -> str:
-    """At most `limit` characters, with an ellipsis when cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def show(value: Any, *, limit: int = 90) -> str:
-    """A short one-line picture of a value for a student's message."""
-    if isinstance(value, np.ndarray) or (
-        isinstance(value, list | tuple)
-        and value
-        and all(isinstance(v, int | float | np.number) for v in value)
-    ):
-        array = np.asarray(value)
-        if array.size <= _MEMO_SIZE and array.dtype.kind in "biuf":
-            # Every student meets the same inputs (derandomized examples): format each once.
-            text = _array_text(array.dtype.str, array.shape, array.tobytes())
-        else:
-            text = _format_array(array)
-    elif isinstance(value, float | np.floating):
-        text = repr(float(value))  # "4.0", not NumPy's "4." that reads as a full stop
-    elif isinstance(value, np.generic):
-        text = repr(value.item())
-    else:
-        text = repr(value)
-    return clip(text, limit)
-
-
-_MEMO_SIZE = 4096  # elements: larger arrays are rare and cheap to key only by formatting them
-
-
-@functools.lru_cache(maxsize=8192)
-def _array_text(dtype: str, shape: tuple[int, ...], data: bytes) -> str:
-    return _format_array(np.frombuffer(data, dtype=np.dtype(dtype)).reshape(shape))
-
-
-def _format_array(array: np.ndarray[Any, Any]) -> str:
-    with np.printoptions(precision=4, threshold=8, edgeitems=2, suppress=True):
-        text = " ".join(np.array2string(array, separator=", ").split())
-    if array.ndim >= 1:
-        return text + f" (shape {array.shape})"
-    return repr(float(array)) if array.dtype.kind == "f" else text
-
-
 def as_float_array(got: Any, *, what: str) -> np.ndarray[Any, np.dtype[np.float64]]:
     """Read an answer as a float array, the way `np.asarray` would, or say why not."""
     if isinstance(got, dict) or got is None or isinstance(got, str):
@@ -104,30 +63,6 @@ def as_float_array(got: Any, *, what: str) -> np.ndarray[Any, np.dtype[np.float6
             "other", f"{what}: returned {show(got)}, which NumPy cannot read as an array of numbers."
         ) from None
     return array
-
-
-def matches(got: Any, want: Any, *, rtol: float = RTOL, atol: float = ATOL) -> bool:
-    """Same shape and close values (nan matches nan), with tolerance scaled to the values.
-
-    `np.allclose(got, want, rtol, atol * scale, equal_nan=True)`, where `scale` is the largest
-    finite |want| (at least 1), computed directly: allclose spends most of its ~30 us on
-    small arrays in checks and dispatch, and a submission needs a hundred or more of these.
-    """
-    try:
-        a = np.asarray(got, dtype=np.float64)
-        b = np.asarray(want, dtype=np.float64)
-    except (TypeError, ValueError):
-        return False
-    if a.shape != b.shape:
-        return False
-    b_finite = np.isfinite(b)
-    scale = float(np.max(np.abs(b), where=b_finite, initial=1.0))  # at least 1
-    with np.errstate(invalid="ignore", over="ignore"):
-        close = np.abs(a - b) <= atol * scale + rtol * np.abs(b)
-    close &= b_finite & np.isfinite(a)  # infinities are close only to themselves (below)
-    close |= a == b
-    close |= np.isnan(a) & np.isnan(b)
-    return bool(close.all())
 
 
 def classify(

@@ -9,6 +9,7 @@ and returns NumPy values. The hidden suites import these names from `autograder.
 from __future__ import annotations
 
 import copy
+import re
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
@@ -23,6 +24,7 @@ from autograder.judge.reference import np_ref, xp_ref
 from autograder.sandbox.process import CallReply
 from autograder.sandbox.protocol import FuncRef
 from autograder.sandbox.session import StudentSession
+from autograder.selfcheck import environment
 
 
 def builtin(name: str) -> FuncRef:
@@ -200,6 +202,8 @@ class StudentProxy:
         if reply.ok:
             return reply.value
         call = _call_text(name, args, kwargs)  # formatted only now: most calls succeed
+        if reply.kind == "missing":
+            self._raise_if_its_cell_failed(name)
         if reply.kind == "missing" or reply.ename == "NotImplementedError":
             raise StudentMissing(f"{name}: not written yet (no function {name}, or still the stub).")
         if reply.kind == "timeout":
@@ -216,6 +220,30 @@ class StudentProxy:
         if reply.kind == "crashed":
             raise StudentCrashed(f"{call}: {reply.evalue}.")
         raise StudentCrashed(f"{call}: returned something that is not plain data ({reply.evalue}).")
+
+    def _raise_if_its_cell_failed(self, name: str) -> None:
+        """A function that is not defined because the cell that defines it raised (an import the
+        grader lacks, a typo above the def) or did not finish: say which cell, what it raised and
+        what to do, instead of "not written yet"."""
+        if self._process is None:
+            return
+        define = re.compile(rf"^def\s+{re.escape(name)}\s*\(", re.MULTILINE)
+        ended = {c.index: (c.ok, c.ename, c.evalue) for c in self._process.results()}
+        for index, source in self._process.cells:
+            if not define.search(source):
+                continue
+            ok, ename, evalue = ended.get(index, (True, "", ""))
+            if ok or ename == "NotImplementedError":
+                return
+            where = f"{name}: not defined, because the cell that defines it (cell {index + 1})"
+            if ename in ("TimeoutError", "ProcessExit", "BudgetExceeded"):
+                failure: type[StudentFailure] = StudentTimeout if ename != "ProcessExit" else StudentCrashed
+                raise failure(f"{where} did not finish: {evalue}.")
+            advice = environment.missing_module_advice(ename, evalue) or (
+                "fix that error, then run the cell again"
+            )
+            advice = advice[0].upper() + advice[1:]
+            raise StudentRaised(f"{where} raised {ename}: {evalue}. {advice}.", ename, evalue)
 
     def get(self, name: str) -> CallReply:
         if self._process is None:

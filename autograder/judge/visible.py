@@ -200,7 +200,9 @@ CASES: dict[str, tuple[Case, ...]] = {
         Case((_a([[2.0, 1.0, 0.1]]), _a([0], dtype=int)), hint="-log softmax(z)[label], not -log z[label]."),
         Case((_LOGITS, _a([0, 1], dtype=int)), hint="Average the per-example losses over the N rows."),
         Case(
-            (_a([[1000.0, 0.0], [0.0, 1000.0]]), _a([1, 1], dtype=int)),
+            # 1 not 0 beside the 1000: -log of that raw logit is finite, and tells
+            # xent.no_softmax apart from a max shift whose log underflows (xent.unstable).
+            (_a([[1000.0, 1.0], [1.0, 1000.0]]), _a([1, 1], dtype=int)),
             hint="Use log-sum-exp with the row maximum; never take the log of an underflowed 0.",
         ),
     ),
@@ -342,6 +344,14 @@ def _build_case(
                 continue
         if entry not in wrong:
             wrong.append(entry)
+    # An outcome that mutants of different misconceptions share (an inf, say) names none of them.
+    def outcome_of(entry: dict[str, Any]) -> str:
+        return json.dumps({k: v for k, v in entry.items() if k != "diagnosis"}, sort_keys=True)
+
+    named: dict[str, set[str]] = {}
+    for entry in wrong:
+        named.setdefault(outcome_of(entry), set()).add(str(entry["diagnosis"]))
+    wrong = [entry for entry in wrong if len(named[outcome_of(entry)]) == 1]
     if wrong:
         encoded["wrong"] = wrong
     if case.hint:

@@ -37,6 +37,7 @@ class Answers(Protocol):
 class StudentSession(Protocol):
     """One submission's notebook, run once and then called into by the judge."""
 
+    cells: Sequence[tuple[int, str]]  # (index, source) of the cells it runs, in order
     student_s: float  # the student code's own run time so far, cells and calls
 
     def start(self) -> None:

@@ -10,12 +10,14 @@ these checks are a guide for the student.
 
 from __future__ import annotations
 
-import hashlib
-import math
-from collections.abc import Callable, Iterable, Sequence
+import inspect
+import sys
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+
+from autograder.selfcheck import answers, closeness, values
 
 __all__ = [
     "CheckResult",
@@ -28,16 +30,13 @@ __all__ = [
     "quiz_key",
 ]
 
-_SALT = "matrix-machines"
-
-
 class SelfCheckError(AssertionError):
     """A visible check or a quiz answer that is not right yet (nbgrader counts it as failed)."""
 
 
 def _short(value: Any) -> str:
-    text = np.array2string(np.asarray(value), precision=4, threshold=12, max_line_width=80)
-    return " ".join(text.split())
+    """A value as the judge's messages show it (`values.show`), on one line."""
+    return " ".join(values.show(value, limit=160).split())
 
 
 def expect_close(
@@ -50,6 +49,7 @@ def expect_close(
     hint: str = "",
 ) -> None:
     """Check that `got` has `want`'s shape and values (float32 accuracy is enough)."""
+    __tracebackhide__ = True  # the message is the point, not this frame
     want_arr = np.asarray(want, dtype=float)
     try:
         got_arr = np.asarray(got, dtype=float)
@@ -66,7 +66,7 @@ def expect_close(
             f"{what}: returned {_short(got_arr)}, which has nan or inf; "
             f"expected {_short(want_arr)}. {hint}".strip()
         )
-    if not np.allclose(got_arr, want_arr, rtol=rtol, atol=atol, equal_nan=True):
+    if not closeness.matches(got_arr, want_arr, rtol=rtol, atol=atol):
         raise SelfCheckError(
             f"{what}: returned {_short(got_arr)}, expected {_short(want_arr)}. {hint}".strip()
         )
@@ -74,6 +74,7 @@ def expect_close(
 
 def expect_equal(got: Any, want: Any, what: str, *, hint: str = "") -> None:
     """Check exact equality of plain values (ints, strings, tuples, lists of them)."""
+    __tracebackhide__ = True  # the message is the point, not this frame
     if type(want) is int and isinstance(got, float | np.floating):
         raise SelfCheckError(
             f"{what}: returned the float {got!r}; a count is a whole number, return an int. {hint}".strip()
@@ -93,6 +94,7 @@ def expect_raises(
     hint: str = "",
 ) -> None:
     """Check that calling `func(*args)` raises `exc_type`."""
+    __tracebackhide__ = True  # the message is the point, not this frame
     try:
         func(*args)
     except exc_type:
@@ -107,80 +109,87 @@ def expect_raises(
 # --- quiz answers ---------------------------------------------------------------------------
 
 
-def _normalise(answer: Any) -> str | None:
-    """One canonical text per answer: choices lower-case, shapes as tuples, numbers as floats."""
-    if answer is None or answer is Ellipsis:
-        return None
-    if isinstance(answer, str):
-        return "s:" + " ".join(answer.strip().lower().split())
-    if isinstance(answer, bool):
-        return "s:" + str(answer).lower()
-    if isinstance(answer, int | np.integer):
-        return f"n:{int(answer)}"
-    if isinstance(answer, float | np.floating):
-        value = float(answer)
-        return f"n:{value!r}" if math.isfinite(value) else None
-    if isinstance(answer, set | frozenset) or (
-        isinstance(answer, Sequence) and answer and all(isinstance(a, str) for a in answer)
-    ):
-        # A collection of letters ("which of these") is a set, whichever way it is written.
-        return "c:" + ",".join(sorted(str(_normalise(a)) for a in answer))
-    if isinstance(answer, Sequence):
-        return "t:" + ",".join(str(_normalise(a)) for a in answer)
-    return None
+def quiz_key(
+    question_id: str, answer: Any, *, tolerance: float | None = None, kind: str | None = None
+) -> str:
+    """The opaque key a notebook's quiz cell carries for `answer` (used by course authors).
 
-
-def _digest(question_id: str, text: str) -> str:
-    return hashlib.sha256(f"{_SALT}|{question_id}|{text}".encode()).hexdigest()[:20]
-
-
-def _grid(value: float, tolerance: float) -> Iterable[str]:
-    """Grid cells (of a quarter tolerance) that lie within `tolerance` of `value`."""
-    step = tolerance / 4
-    centre = math.floor(value / step)
-    for k in range(centre - 5, centre + 6):
-        lo, hi = k * step, (k + 1) * step
-        if hi >= value - tolerance and lo <= value + tolerance:
-            yield f"g:{k}"
-
-
-def quiz_key(question_id: str, answer: Any, *, tolerance: float | None = None) -> str:
-    """The opaque key a notebook's quiz cell carries for `answer` (used by course authors)."""
-    if tolerance is not None:
-        value = float(answer)
-        cells = sorted({_digest(question_id, f"{tolerance!r}|{c}") for c in _grid(value, tolerance)})
-        return f"tol={tolerance!r};" + ",".join(cells)
-    text = _normalise(answer)
-    if text is None:
-        raise ValueError(f"quiz {question_id}: cannot make a key for {answer!r}")
-    return _digest(question_id, text)
+    `kind` defaults to what `answer` looks like (a number with a tolerance is `numeric`, a
+    letter `choice`, letters `multi`, whole numbers `shape`); see `answers` for the rule.
+    """
+    kind = kind or answers.infer_kind(answer, tolerance)
+    try:
+        return answers.opaque_key(question_id, kind, answer, tolerance=tolerance or 0.0)
+    except ValueError as exc:
+        raise ValueError(f"quiz {question_id}: cannot make a key for {answer!r} ({exc})") from None
 
 
 def _matches(question_id: str, answer: Any, key: str) -> bool:
-    if key.startswith("tol="):
-        head, _, cells = key.partition(";")
-        tolerance = float(head[4:])
-        try:
-            value = float(answer)
-        except (TypeError, ValueError):
-            return False
-        if not math.isfinite(value):
-            return False
-        cell = f"g:{math.floor(value / (tolerance / 4))}"
-        return _digest(question_id, f"{tolerance!r}|{cell}") in cells.split(",")
-    text = _normalise(answer)
-    return text is not None and _digest(question_id, text) == key
+    """Whether `answer` is right by the key's hashes: `answers.is_right`'s rule, key unseen."""
+    kind, tolerance, hashes = answers.parse_key(key)
+    token = answers.answer_token(kind, answer, tolerance=tolerance)
+    return token is not None and answers.token_digest(question_id, kind, tolerance, token) in hashes
 
 
-def quiz(question_id: str, answer: Any, key: str, *, hint: str = "") -> None:
-    """Say whether a quiz answer is right, without revealing the key; raise when it is not."""
+def _written(question_id: str, namespace: dict[str, Any]) -> answers.Answer:
+    """How the notebook's own text assigns `answer_<id>`, from IPython's input history."""
+    history = namespace.get("In")
+    if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
+        return answers.Answer(False)  # not in IPython: nothing to read
+    return answers.read_answer(history, f"answer_{question_id}")
+
+
+def quiz(question_id: str, answer: Any, key: str, *, hint: str = "", choices: Sequence[str] = ()) -> None:
+    """Say whether a quiz answer is right, without revealing the key; raise when it is not.
+
+    The grade reads the answer from the notebook's text (`answer_<id> = <value>`), so an answer
+    computed by code is pointed out here, where the student can still fix it.
+    """
+    __tracebackhide__ = True  # IPython and pytest show the message, not this frame
     if answer is None or answer is Ellipsis:
         raise SelfCheckError(f"quiz {question_id}: no answer yet. Replace the ... with yours.")
-    if _matches(question_id, answer, key):
+    try:
+        right = _matches(question_id, answer, key)
+    except ValueError:
+        raise SelfCheckError(
+            f"quiz {question_id}: this cell's key is not one this version of autograder reads; "
+            "download the assignment's notebook again."
+        ) from None
+    frame = inspect.currentframe()
+    caller = frame.f_back if frame is not None else None
+    written = _written(question_id, caller.f_globals if caller is not None else {})
+    del frame, caller
+    if written.problem:
+        raise SelfCheckError(f"quiz {question_id}: {written.problem}; the grader reads only that.")
+    if right:
         print(f"quiz {question_id}: right.")
         return
-    raise SelfCheckError(f"quiz {question_id}: {answer!r} is not right yet. {hint}".strip())
+    shown = f"{answer!r}{answers.quote_options(answer, choices)}"
+    raise SelfCheckError(f"quiz {question_id}: {shown} is not right yet. {hint}".strip())
 
+
+def _message_only(
+    shell: Any, etype: type[BaseException], value: BaseException, tb: Any, tb_offset: int | None = None
+) -> list[str]:
+    """IPython's display of a SelfCheckError: its message, not a traceback into this package.
+
+    The cell still ends in an error output, with the exception's name and message (nbgrader
+    counts the test cell as failed); only the traceback the student reads is left out.
+    """
+    stb = [f"{etype.__name__}: {value}"]
+    shell._showtraceback(etype, value, stb)  # IPython leaves the showing to the handler
+    return stb
+
+
+def _show_messages_in_ipython() -> None:
+    """In a Jupyter kernel (IPython already imported), show a failed check as its message."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is not None and hasattr(shell, "set_custom_exc"):
+        shell.set_custom_exc((SelfCheckError,), _message_only)
+
+
+_show_messages_in_ipython()
 
 # Re-exported so that notebooks import everything a student uses from one place.
 from autograder.selfcheck.cases import CheckResult, check  # noqa: E402

@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 
 from autograder.sandbox.activations import BY_NAME
+from autograder.selfcheck.closeness import matches
+from autograder.selfcheck.values import show
 
 CHECKS_FILE = "selfcheck.json"
 CHECKS_FORMAT = 1
@@ -168,7 +170,7 @@ def _same(got: Any, want: Any, rtol: float, atol: float) -> bool:
         if want_arr.dtype.kind == "f":
             if got_arr.dtype.kind not in "iuf":
                 return False
-            return bool(np.allclose(got_arr.astype(float), want_arr, rtol=rtol, atol=atol, equal_nan=True))
+            return matches(got_arr.astype(float), want_arr, rtol=rtol, atol=atol)
         # Labels, indices and flags are exact, and a label is not an index.
         same_kind = _kind_family(got_arr.dtype.kind) == _kind_family(want_arr.dtype.kind)
         return same_kind and bool(np.array_equal(got_arr, want_arr))
@@ -188,24 +190,8 @@ def _same(got: Any, want: Any, rtol: float, atol: float) -> bool:
 
 
 def _show(value: Any, limit: int = 160) -> str:
-    """A short one-line picture of a value, as a student would print it."""
-    if isinstance(value, str):
-        text = repr(str(value))
-    elif isinstance(value, bool) or value is None:
-        text = repr(value)
-    elif isinstance(value, int | float):
-        text = f"{value:.6g}" if isinstance(value, float) else str(value)
-    elif isinstance(value, np.ndarray | np.generic):
-        text = np.array2string(np.asarray(value), precision=4, threshold=12, max_line_width=10**6)
-    elif isinstance(value, tuple | list):
-        inner = ", ".join(_show(v, limit) for v in value)
-        text = f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
-    elif isinstance(value, dict):
-        text = "{" + ", ".join(f"{k!r}: {_show(v, limit)}" for k, v in value.items()) + "}"
-    else:
-        text = f"a {type(value).__name__}"
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    """A value as the judge's messages show it (`values.show`), on one line."""
+    return " ".join(show(value, limit=limit).split())
 
 
 def judge_property(kind: str, value: Any) -> tuple[str, str, str]:
@@ -392,6 +378,9 @@ class CheckResult:
     @property
     def lines(self) -> list[str]:
         return [*self.notes, *(line for f in self.functions for line in f.lines)]
+
+    def _ipython_display_(self) -> None:
+        """Nothing to show in a notebook: `check()` printed its lines already."""
 
     def __repr__(self) -> str:
         names = ", ".join(f.name for f in self.functions) or "nothing"

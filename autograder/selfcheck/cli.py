@@ -24,6 +24,7 @@ from autograder.models import Cell, CellResult
 from autograder.sandbox.process import CallReply, StudentProcess, WorkerLost, Zygote, jail_spec, paths_beside
 from autograder.sandbox.protocol import FuncRef
 from autograder.sandbox.scratch import copy_submission_files
+from autograder.selfcheck import answers, environment
 from autograder.selfcheck import cases as selfcheck
 from autograder.selfcheck.cases import FunctionCheck, Outcome
 
@@ -46,6 +47,13 @@ class CheckReport:
     cells: tuple[CellCheck, ...]
     functions: tuple[FunctionCheck, ...]
     notes: tuple[str, ...] = ()
+
+    @property
+    def has_failures(self) -> bool:
+        """Whether any test or quiz cell, or any visible check, did not pass."""
+        return any(c.status != "passed" for c in self.cells) or any(
+            f.status in ("failed", "missing") for f in self.functions
+        )
 
     def lines(self) -> list[str]:
         out = [*self.notes]
@@ -158,13 +166,23 @@ def _cell_checks(cells: Sequence[Cell], results: dict[int, CellResult]) -> tuple
         if cell.is_solution and not cell.is_grade:
             # An answer cell: only worth a line when it fails for another reason than the stub.
             if result is not None and not result.ok and result.ename != "NotImplementedError":
-                out.append(CellCheck(cell.grade_id, "error", f"{result.ename}: {result.evalue}"))
+                advice = environment.missing_module_advice(result.ename, result.evalue)
+                said = f"{result.ename}: {result.evalue}" + (f" ({advice})" if advice else "")
+                out.append(CellCheck(cell.grade_id, "error", said))
             continue
         if not cell.is_grade:
             continue
         if result is None:
             out.append(CellCheck(cell.grade_id, "error", "did not run: the notebook stopped before it"))
             continue
+        if cell.grade_id.startswith("quiz_"):
+            # The grade reads the answer from the text: say so here when it cannot be read.
+            variable = "answer_" + cell.grade_id.removeprefix("quiz_")
+            written = answers.read_answer([c.source for c in cells if c.cell_type == "code"], variable)
+            if written.problem:
+                said = f"{written.problem}; the grader reads only that"
+                out.append(CellCheck(cell.grade_id, "failed", said))
+                continue
         if result.ok:
             out.append(CellCheck(cell.grade_id, "passed"))
             continue

@@ -155,6 +155,7 @@ def _plots(t: Tables) -> list[tuple[str, str]]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     out = []
     fig, ax = plt.subplots(figsize=(6, 3))
@@ -182,15 +183,44 @@ def _plots(t: Tables) -> list[tuple[str, str]]:
     out.append(("Difficulty and discrimination", _figure_png(fig)))
     plt.close(fig)
 
-    if not t.misconceptions.empty:
-        top = t.misconceptions.head(15)
+    named = _named_misconceptions(t.misconceptions)
+    if not named.empty:
+        top = named.head(15)
         fig, ax = plt.subplots(figsize=(6, 0.35 * len(top) + 1))
         ax.barh(top["diagnosis"], top["count"], color="#8172b2")
         ax.invert_yaxis()
         ax.set(xlabel="items diagnosed", title="Misconceptions")
-        out.append(("Misconceptions", _figure_png(fig)))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.2 of a student
+        out.append(("Misconceptions (named ones only; see the table for the rest)", _figure_png(fig)))
         plt.close(fig)
     return out
+
+
+def _named_misconceptions(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the misconceptions table that name a misconception: not `other`, `error`,
+    `timeout` or `missing`, which say only that no known mistake explains a failure."""
+    if table.empty:
+        return table
+    return table[~table["diagnosis"].isin(_GENERIC)]
+
+
+#: Diagnoses that name no misconception (spec/interfaces.md).
+_GENERIC = ("other", "error", "timeout", "missing")
+
+#: What the report's terms mean, shown where they appear (header tooltips and the notes).
+TERMS = {
+    "pass_rate": "share of students who scored full points on the item",
+    "error_rate": "share of students whose code raised or ran out of time on the item",
+    "difficulty": "1 minus the mean share of the item's points: 0 everyone scored full, 1 nobody scored",
+    "discrimination": (
+        "item-rest r: the correlation between a student's score on this item and their score "
+        "on all the other items. Near 0 or negative: the item does not separate students who "
+        "did well overall from those who did not (check its wording or tests); above 0.3 is good"
+    ),
+    "top_diagnoses": "the diagnoses most often given on the item, with how many students got each",
+    "mean_time_s": "mean seconds the student code took on the item",
+    "count": "how many (student, item) pairs got this diagnosis",
+}
 
 
 _SORT_JS = """
@@ -212,7 +242,8 @@ document.querySelectorAll('table.sortable th').forEach(function (th, col) {
 
 
 def _table_html(frame: pd.DataFrame, table_id: str) -> str:
-    return str(
+    """A sortable table in a box that scrolls sideways when it is wider than the page."""
+    text = str(
         frame.to_html(
             index=False,
             classes="sortable",
@@ -221,6 +252,33 @@ def _table_html(frame: pd.DataFrame, table_id: str) -> str:
             border=0,
             float_format=lambda x: f"{x:.3g}",
         )
+    )
+    for column, meaning in TERMS.items():
+        text = text.replace(f"<th>{column}</th>", f'<th title="{html.escape(meaning)}">{column}</th>')
+    return f'<div class="scroll">{text}</div>'
+
+
+def _terms_html(columns: list[str]) -> str:
+    """A short glossary of the terms among `columns`."""
+    rows = "".join(
+        f"<dt>{html.escape(c)}</dt><dd>{html.escape(TERMS[c])}.</dd>" for c in columns if c in TERMS
+    )
+    return f'<dl class="terms">{rows}</dl>' if rows else ""
+
+
+def _generic_note(table: pd.DataFrame) -> str:
+    """What the misconceptions chart leaves out, with counts."""
+    if table.empty:
+        return ""
+    left = table[table["diagnosis"].isin(_GENERIC)]
+    if left.empty:
+        return ""
+    parts = ", ".join(f"{d} {int(n)}" for d, n in zip(left["diagnosis"], left["count"], strict=True))
+    return (
+        f"<p class='note'>The chart shows named misconceptions only. Not shown there: {parts} "
+        "(<code>other</code>: a wrong answer, or a wrong quiz answer, that no known misconception "
+        "explains; <code>error</code> and <code>timeout</code>: the code raised or ran too long; "
+        "<code>missing</code>: not written or not answered).</p>"
     )
 
 
@@ -259,8 +317,9 @@ def write_report(course: Course, assignment_id: str, *, store: GradeStore | None
             f"median {t.gradebook['percent'].median():.1f} %.</p>"
             f"<h2>Slowest students</h2>{_table_html(slowest, 'slowest')}"
             f'<div class="figs">{figures}</div>'
-            f"<h2>Items</h2>{_table_html(t.items, 'items')}"
-            f"<h2>Misconceptions</h2>{_table_html(t.misconceptions, 'misconceptions')}"
+            f"<h2>Items</h2>{_table_html(t.items, 'items')}{_terms_html(list(t.items.columns))}"
+            f"<h2>Misconceptions</h2>{_generic_note(t.misconceptions)}"
+            f"{_table_html(t.misconceptions, 'misconceptions')}"
             f"<h2>Slowest and most-erroring items</h2>{_table_html(slow, 'slow')}"
             f"<h2>Students</h2>{_table_html(t.gradebook, 'students')}"
         )
@@ -268,7 +327,17 @@ def write_report(course: Course, assignment_id: str, *, store: GradeStore | None
         "<!doctype html><html><head><meta charset='utf-8'>"
         f"<title>{html.escape(assignment_id)} report</title><style>"
         "body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}"
-        "table{border-collapse:collapse;font-size:13px;margin-bottom:1.5em}"
+        # A wide table scrolls inside its box; shadows at its edges show there is more to see.
+        ".scroll{max-width:100%;overflow-x:auto;margin-bottom:1.5em;background:"
+        "linear-gradient(to right,#fff 30%,#fff0) left/40px 100% no-repeat local,"
+        "linear-gradient(to left,#fff 30%,#fff0) right/40px 100% no-repeat local,"
+        "radial-gradient(farthest-side at 0 50%,#0003,#0000) left/12px 100% no-repeat scroll,"
+        "radial-gradient(farthest-side at 100% 50%,#0003,#0000) right/12px 100% no-repeat scroll}"
+        ".scroll td:first-child,.scroll th:first-child{position:sticky;left:0;background:#fff}"
+        ".scroll th:first-child{background:#f4f4f4}"
+        "table{border-collapse:collapse;font-size:13px}img{max-width:100%;height:auto}"
+        ".terms{font-size:13px;color:#333}.terms dt{font-weight:600}.terms dd{margin:0 0 .4em 1.5em}"
+        ".note{font-size:13px;color:#555}"
         "th,td{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left}"
         "th{cursor:pointer;background:#f4f4f4}.figs{display:flex;flex-wrap:wrap;gap:1em}"
         "figure{margin:0}figcaption{font-size:12px;color:#555}"

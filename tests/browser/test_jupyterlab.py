@@ -84,9 +84,10 @@ def test_check_in_jupyterlab_says_ok_then_names_the_misconception(
             page.evaluate(RUN_JS, index)
         output.filter(has_text="softmax.no_max_shift").wait_for(timeout=WAIT_MS)
         text = output.first.inner_text()
-        assert "you returned [[nan nan]]" in text
+        assert "you returned [[nan, nan]] (shape (1, 2))" in text
         assert "This looks like exponentiating raw scores" in text
         assert "softmax: 3 of 4 visible checks passed." in text
+        assert "CheckResult(" not in text  # check() printed its lines; its value shows nothing
 
         quiz_answer = page.evaluate(INDEX_JS, "answer_max_shift")
         quiz_cell = page.evaluate(INDEX_JS, "quiz_max_shift")
@@ -95,7 +96,11 @@ def test_check_in_jupyterlab_says_ok_then_names_the_misconception(
         page.evaluate(RUN_JS, quiz_cell)
         wrong = _output_of(page, quiz_cell).filter(has_text="is not right yet")
         wrong.wait_for(timeout=WAIT_MS)
-        assert "Compare np.exp(1000.0) with np.exp(0.0)" in wrong.inner_text()  # the hint, not the key
+        shown = wrong.inner_text()
+        assert "Compare np.exp(1000.0) with np.exp(0.0)" in shown  # the hint, not the key
+        # The message and the option's text, not a traceback into the package.
+        assert shown.startswith("SelfCheckError: quiz max_shift: 'a' (a: \u201c"), shown
+        assert "Traceback" not in shown and "autograder" not in shown, shown
         page.evaluate(SET_SOURCE_JS, [quiz_answer, 'answer_max_shift = "b"'])
         page.evaluate(RUN_JS, quiz_answer)
         page.evaluate(RUN_JS, quiz_cell)

@@ -61,7 +61,10 @@ QUIZ = (
     "quiz.softmax_facts",
     "quiz.mse_value",
 )
-PROBE = "quiz.mse_value"  # attacks report what they saw through this answer's message
+PROBE = "quiz.mse_value"  # attacks put what they saw in this answer's variable (not graded then)
+#: The last cell of a probing attack: it reports the probe as its error, which the journal keeps
+#: (quiz answers are read from the notebook's text, so the answer itself carries nothing back).
+PROBE_CELL = "raise RuntimeError(str(answer_mse_value))  # the probe: what the attack saw\n"
 REST = ("*",)  # keep: every item not in `zero`
 FAST_LIMITS = """\
 [assignment]
@@ -104,7 +107,7 @@ class Attack:
     quiz_right: bool = True
     zero: tuple[str, ...] = ()  # items that must score 0 (what the honest equivalent gets)
     keep: tuple[str, ...] = REST  # items that must keep full marks
-    probe: str = ""  # a regex the PROBE item's message must match
+    probe: str = ""  # a regex that what PROBE_CELL raised must match
     root_only: bool = False  # dangerous to this machine unless the uid drop is active
     files: dict[str, str] = field(default_factory=dict)  # extra submission files: name -> "link:TARGET"
 
@@ -430,7 +433,7 @@ ATTACKS: list[Attack] = [
         ),
         keep=(*FUNCS, *QUIZ[:-1]),
         # Only ../../ (the worker's own /tmp, thrown away with it) is writable.
-        probe=r"probe:13,wrote,13,13,13,13'",
+        probe=r"probe:13,wrote,13,13,13,13$",
     ),
     Attack(
         "write_into_the_course",
@@ -909,7 +912,7 @@ ATTACKS: list[Attack] = [
             "predict": "import os\n\ndef predict(scores, classes):\n    try:\n        os.kill(os.getppid(), 9)\n    except OSError:\n        pass\n    return np.asarray(classes)[np.argmax(scores, axis=-1)]\n"
         },
         keep=(*FUNCS, *QUIZ[:-1]),
-        probe=r"probe:1,1,1'",  # EPERM: the zygote is not the worker's to signal
+        probe=r"probe:1,1,1$",  # EPERM: the zygote is not the worker's to signal
     ),
     Attack("kill_the_process_group", cells=(("softmax", "import os\nos.killpg(0, 9)\n"),)),
     Attack("kill_every_process_it_can", root_only=True, cells=(("top", "import os\nos.kill(-1, 9)\n"),)),
@@ -1203,7 +1206,7 @@ ATTACKS: list[Attack] = [
             ),
         ),
         keep=(*FUNCS, *QUIZ[:-1]),
-        probe=r"probe:(101|99|97),(101|99|97),(101|99|97)'",  # ENETUNREACH / EADDRNOTAVAIL / EAFNOSUPPORT
+        probe=r"probe:(101|99|97),(101|99|97),(101|99|97)$",  # ENETUNREACH / EADDRNOTAVAIL / EAFNOSUPPORT
     ),
     Attack(
         "copy_a_classmate",
@@ -1333,6 +1336,7 @@ class Bank:
     strays: list[str]  # files an attack left outside its folder
     survivors: list[str]  # processes an attack left running
     cells: dict[tuple[str, str], dict[str, Any]]
+    probes: dict[str, str]  # attack -> what its PROBE_CELL raised
     nbgrader_totals: dict[str, float]
     seconds: float
     written: dict[str, str]
@@ -1416,6 +1420,8 @@ def _build(course: Course, attack: Attack, *, tokens: dict[str, str], solution: 
                 i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == where
             )
             nb.cells.insert(at + 1, cell)
+    if attack.probe:
+        nb.cells.append(nbformat.v4.new_code_cell(PROBE_CELL))
     path = synth.write_submission(course, A, attack.id, nb)
     for name, what in attack.files.items():
         os.symlink(_fill(what.removeprefix("link:"), tokens), path.parent / name)
@@ -1561,6 +1567,10 @@ def bank(tmp_path_factory: pytest.TempPathFactory, released_template: Path) -> I
             strays=strays,
             survivors=survivors,
             cells=cells,
+            probes={
+                r.student_id: " ".join(c.evalue for c in r.cells if c.evalue.startswith("probe:"))
+                for r in summary.results
+            },
             nbgrader_totals=totals,
             seconds=seconds,
             written=written,
@@ -1671,7 +1681,7 @@ def test_attack(bank, attack):
     # nbgrader's gradebook (what `nbgrader export` sums) holds exactly the judge's scores.
     assert bank.nbgrader_totals[attack.id] == pytest.approx(sum(score.values()))
     if attack.probe:
-        assert re.search(attack.probe, rows[PROBE]["message"]), rows[PROBE]["message"]
+        assert re.search(attack.probe, bank.probes.get(attack.id, "")), bank.probes.get(attack.id)
     # What no attack may do, checked for the whole batch (a stray file or process names no
     # attacker): the global tests above say which guarantee broke.
     assert _changed(bank) == [] and bank.canaries_after == bank.canaries

@@ -96,7 +96,7 @@ def test_no_max_shift_reads_as_the_issue_promises(checks_file):
     module = synth.load_module(REPO / "assignments" / A / "mutants" / "softmax_no_max_shift.py", ["softmax"])
     _, text = run_in_notebook(module.cells["softmax"], f"check('softmax', path={str(checks_file)!r})")
     assert (
-        "softmax: for z = [[1000, 1001]] you returned [[nan nan]]; expected [[0.2689 0.7311]]. "
+        "softmax: for z = [[1000, 1001]] you returned [[nan, nan]] (shape (1, 2)); expected [[0.2689, 0.7311]] (shape (1, 2)). "
         "This looks like exponentiating raw scores (no max shift) (softmax.no_max_shift). "
         "Hint: exp(1000) overflows to inf in float64." in text
     )
@@ -285,6 +285,7 @@ def test_check_notebook_passes_everything_on_the_source_notebook(repo_course, ch
         ("mse", "passed"),
     ]
     assert report.lines()[-1] == "12 of 12 test and quiz cells passed; 12 of 12 visible checks passed."
+    assert not report.has_failures
 
 
 def test_check_notebook_reports_the_released_stubs_as_not_written(repo_course, checks_file, tmp_path, zygote):
@@ -301,6 +302,22 @@ def test_check_notebook_reports_the_released_stubs_as_not_written(repo_course, c
         "0 of 12 test and quiz cells passed; 0 of 12 visible checks passed; "
         "not written yet: softmax, predict, cross_entropy, mse."
     )
+    assert report.has_failures
+
+
+def test_autograder_check_exits_1_when_a_check_does_not_pass(repo_course, checks_file, tmp_path):
+    from click.testing import CliRunner
+
+    from autograder.cli import main
+
+    folder = tmp_path / "student"
+    folder.mkdir()
+    notebook = folder / f"{A}.ipynb"
+    notebook.write_bytes(repo_course.release_notebook(A).read_bytes())
+    (folder / "selfcheck.json").write_bytes(checks_file.read_bytes())
+    result = CliRunner().invoke(main, ["check", str(notebook)])
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines()[-1].startswith("0 of 12 test and quiz cells passed")
 
 
 def test_check_notebook_gives_the_test_cell_message_and_the_misconception(
@@ -367,3 +384,22 @@ def test_a_committed_selfcheck_json_is_not_stale(assignment, repo_course):
     assert _same_json(json.loads(committed.read_text(encoding="utf-8")), fresh), (
         f"release/{assignment}/{selfcheck_cases.CHECKS_FILE} is stale: run `autograder release {assignment}`"
     )
+
+
+def test_check_notebook_says_when_a_quiz_answer_is_computed_not_written(repo_course, checks_file, tmp_path, zygote):
+    spec = repo_course.assignment(A)
+    answers = {
+        **synth.solution_sources(repo_course, spec),
+        **synth.quiz_answers(spec, correct={q.id for q in spec.quiz}),
+        "answer_max_shift": 'answer_max_shift = "ab"[1]',
+    }
+    notebook = tmp_path / f"{A}.ipynb"
+    nbformat.write(synth.build_notebook(repo_course.release_notebook(A), answers), notebook)
+    report = check_notebook(notebook, checks_file=checks_file, zygote=zygote)
+    (quiz,) = [c for c in report.cells if c.grade_id == "quiz_max_shift"]
+    assert (quiz.status, quiz.message) == (
+        "failed",
+        "answer_max_shift = 'ab'[1] is not a plain value; write the answer itself (a number, a letter "
+        "in quotes, a list or tuple of them); the grader reads only that",
+    )
+    assert report.has_failures
