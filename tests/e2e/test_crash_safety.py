@@ -17,7 +17,7 @@ from autograder.course.layout import load_course
 from autograder.errors import UsageError
 from autograder.judge import runner as judge
 from autograder.sandbox import process as sandbox
-from autograder.store.gradebook import grade_lock
+from autograder.store.lock import grade_lock
 
 pytestmark = pytest.mark.slow
 
