@@ -91,7 +91,7 @@ def verdict_text(row: Mapping[str, Any], template: Template) -> str:
         diagnosis = str(row.get("diagnosis") or "")
         if row.get("message"):
             lines.append(str(row["message"]))
-        if row.get("failing_input"):
+        if row.get("failing_input") and str(row["failing_input"]) not in str(row.get("message", "")):
             lines.append(f"Smallest failing input: {row['failing_input']}")
         title = spec.misconceptions.title(diagnosis)
         if title and title not in str(row.get("message", "")):
@@ -149,12 +149,19 @@ def autograded_notebook(
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{assignment_id}.ipynb"
     _replace(out, (json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode())
-    stamp = submitted / TIMESTAMP_FILE
-    if stamp.is_file():
-        shutil.copyfile(stamp, out_dir / TIMESTAMP_FILE)
-    else:
-        (out_dir / TIMESTAMP_FILE).unlink(missing_ok=True)
+    _copy_companions(submitted, out_dir, out.name)
     return out
+
+
+def _copy_companions(submitted: Path, out_dir: Path, notebook: str) -> None:
+    """The submission's other files, as `nbgrader autograde` copies them: timestamp.txt (which
+    formgrader compares with the gradebook) and the exchange's submission_secret.txt (which
+    `release_feedback` needs) among them. Links and folders are not followed."""
+    if not (submitted / TIMESTAMP_FILE).is_file():
+        (out_dir / TIMESTAMP_FILE).unlink(missing_ok=True)
+    for entry in os.scandir(submitted):
+        if entry.name != notebook and entry.is_file(follow_symlinks=False):
+            shutil.copyfile(entry.path, out_dir / entry.name)
 
 
 def _replace(path: Path, data: bytes) -> None:
