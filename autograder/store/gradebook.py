@@ -281,6 +281,11 @@ class GradeStore:
                 )
         return len(changed)
 
+    def set_due_date(self, assignment_id: str, due: datetime) -> None:
+        """Make `due` nbgrader's due date of the assignment, as `nbgrader db assignment add --duedate`."""
+        gb = self._gradebook()
+        gb.update_or_create_assignment(assignment_id, duedate=due)  # nbgrader stores it as naive UTC
+
     def nbgrader_totals(self, assignment_id: str) -> dict[str, float]:
         """Each student's total as nbgrader computes it (what `nbgrader export` prints as raw_score)."""
         gb = self._gradebook()

@@ -129,7 +129,7 @@ def autograded_notebook(
         grade_id = _nbgrader(cell).get("grade_id")
         original = template.restored.get(grade_id) if isinstance(grade_id, str) else None
         if original is not None:
-            cell = copy.deepcopy(dict(original))
+            cell = dict(original)  # a new dict: its outputs are replaced, never changed in place
         if cell.get("cell_type") == "code":
             cell["outputs"] = []
             cell["execution_count"] = None

@@ -32,6 +32,7 @@ import pandas as pd
 from autograder.course.layout import Course, load_course
 from autograder.models import SCORE_COLUMNS
 from autograder.store.gradebook import GradeStore, SubmissionRecord
+from autograder.store.scores import write_scores_csv
 
 REVIEW_COLUMNS = ["auto_score", "manual_score", "needs_manual_grade"]
 
@@ -252,14 +253,17 @@ def _table_html(frame: pd.DataFrame, table_id: str) -> str:
 def write_report(course: Course, assignment_id: str, *, store: GradeStore | None = None) -> Path:
     """Write gradebook.csv, items.csv, misconceptions.csv and report.html; return the HTML's path.
 
-    Pass an open `store` to share it (the course report writes every assignment's).
+    Pass an open `store` to share it (the course report writes every assignment's). scores.csv
+    is written again too, so that manual grades given since `grade` show there as well.
     """
     if store is not None:
         t = tables(store, assignment_id)
+        write_scores_csv(course, store, assignment_id)
     else:
         own = GradeStore(course)
         try:
             t = tables(own, assignment_id)
+            write_scores_csv(course, own, assignment_id)
         finally:
             own.close()
     out = course.reports_dir / assignment_id

@@ -158,7 +158,7 @@ def test_exchange_grade_manual_grade_late_work_and_export_agree(
     report = (course.reports_dir / A / "report.html").read_text()
     assert "Late submissions (1)" in report
     scores = {(r["student"], r["item"]): r for r in read_csv(course.reports_dir / A / "scores.csv")}
-    assert float(scores["ada", "softmax"]["score"]) == 3.0
+    assert float(scores["ada", "softmax"]["score"]) == float(scores["bob", "softmax"]["score"]) == 3.0
     eve_page = (course.feedback_dir / "eve" / A / "feedback.html").read_text()
     assert "late by 0 h 1 min" in eve_page or "late by 1 min" in eve_page
     assert f"after a late penalty of {0.1 * full:g}" in eve_page
