@@ -16,12 +16,11 @@ took off. The autograded notebooks that `nbgrader generate_feedback` renders are
 from __future__ import annotations
 
 import html
+import json
 import logging
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-
-import nbformat
 
 from autograder.course.layout import AssignmentSpec, Course
 from autograder.errors import UsageError
@@ -98,9 +97,10 @@ def secret_lines(course: Course, spec: AssignmentSpec) -> list[str]:
         lines += path.read_text(encoding="utf-8").splitlines()
     source = course.source_notebook(spec.assignment_id)
     if source.is_file():
-        nb = nbformat.read(source, as_version=4)
-        for cell in nb.cells:
-            lines += _hidden_blocks(str(cell.source))
+        # Plain JSON, not nbformat: grading writes autograded notebooks without importing it.
+        for cell in json.loads(source.read_text(encoding="utf-8")).get("cells", []):
+            text = cell.get("source", "")
+            lines += _hidden_blocks("".join(text) if isinstance(text, list) else str(text))
     found = {line.strip() for line in lines if is_secret_line(line)}
     return sorted(found, key=lambda s: (-len(s), s))
 
