@@ -19,18 +19,23 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 
+from autograder.course import release
 from autograder.course.layout import AssignmentSpec, Course
 from autograder.course.notebook import notebook_sha256
-from autograder.errors import UsageError
+from autograder.course.timestamps import read_timestamp
+from autograder.errors import CourseError, UsageError
 from autograder.models import GradeResult
 from autograder.pool import JudgeJob, LocalPool, jailed, run_dask
 from autograder.sandbox.jail import Limits
 from autograder.sandbox.session import Launcher
 from autograder.store import scores
-from autograder.store.gradebook import GradeStore, grade_lock
+from autograder.store.gradebook import GradeStore
+from autograder.store.lock import grade_lock
+from autograder.views import autograded
 
 log = logging.getLogger(__name__)
 
@@ -149,10 +154,17 @@ class _Recorder:
     """
 
     def __init__(
-        self, store: GradeStore, spec: AssignmentSpec, *, size: int = 32, wait_s: float = 1.0
+        self,
+        store: GradeStore,
+        spec: AssignmentSpec,
+        timestamps: dict[str, datetime | None],
+        *,
+        size: int = 32,
+        wait_s: float = 1.0,
     ) -> None:
         self.store = store
         self.spec = spec
+        self.timestamps = timestamps
         self.size = size
         self.wait_s = wait_s
         self.pending: list[GradeResult] = []
@@ -165,7 +177,7 @@ class _Recorder:
 
     def flush(self) -> None:
         if self.pending:
-            self.store.record_many(self.pending, self.spec)
+            self.store.record_many(self.pending, self.spec, timestamps=self.timestamps)
             self.pending = []
         self.since = time.monotonic()
 
@@ -207,7 +219,7 @@ def grade(
         with local:
             store = GradeStore(course)
             try:
-                store.check_released(spec)
+                _ensure_registered(course, store, spec)
                 done = store.runs(assignment_id)
                 todo = []
                 for student, path in found:
@@ -219,14 +231,21 @@ def grade(
                             continue
                     todo.append((student, str(path)))
                 summary.total = len(todo)
+                # Each submission's time, as nbgrader reads it from its timestamp.txt.
+                timestamps = {student: read_timestamp(Path(path).parent) for student, path in todo}
+                template = autograded.load_template(course, spec)
 
-                recorder = _Recorder(store, spec)
+                recorder = _Recorder(store, spec, timestamps)
                 flight = _InFlight([s for s, _ in todo], max(1, judges))
                 say = threading.Lock()  # progress comes from this thread and the ticker's
 
                 def record(result: GradeResult) -> None:
                     recorder.add(result)
                     flight.done(result.student_id)
+                    # What formgrader and generate_feedback read; it is written again on a regrade.
+                    autograded.autograded_notebook(
+                        course, template, result.student_id, [asdict(i) for i in result.items]
+                    )
                     summary.graded += 1
                     summary.errors += result.status == "error"
                     summary.results.append(result)
@@ -263,9 +282,29 @@ def grade(
                             local.run(todo, record)
                 finally:
                     recorder.flush()  # what was graded is recorded, however the batch ended
+                store.apply_late_penalties(spec)
                 summary.scores_csv = scores.write_scores_csv(course, store, assignment_id)
                 scores.write_runs_csv(course, store, assignment_id)
             finally:
                 store.close()
     summary.seconds = time.monotonic() - start
     return summary
+
+
+def _ensure_registered(course: Course, store: GradeStore, spec: AssignmentSpec) -> None:
+    """The gradebook holds the release's grade cells, registered from release/ if need be.
+
+    A fresh clone has release/ but no gradebook, and nbgrader's `db assignment add` makes an
+    assignment with no notebooks: both are registered as `release` would, without it.
+    """
+    problem = store.release_problem(spec)
+    if problem is None:
+        return
+    log.info("%s; registering release/%s in the gradebook", problem, spec.assignment_id)
+    release.register(course, spec.assignment_id)
+    problem = store.release_problem(spec)
+    if problem is not None:
+        raise CourseError(
+            f"{problem}; make source/{spec.assignment_id} and {spec.folder} agree, "
+            f"then run `autograder release {spec.assignment_id}`."
+        )

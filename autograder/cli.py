@@ -294,7 +294,11 @@ def feedback_cmd(ctx: click.Context, assignment: str, students: tuple[str, ...])
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="CSV with a student_id column; other columns are names found in file names.",
 )
-@click.option("--deadline", help="ISO date and time; later files are imported and reported as late.")
+@click.option(
+    "--deadline",
+    help="ISO date and time (local unless it has a zone); later files are reported late, "
+    "and it becomes the gradebook's due date.",
+)
 @click.option("--dry-run", is_flag=True, help="Report what would be imported; write nothing.")
 @click.pass_context
 def collect_cmd(
@@ -325,6 +329,14 @@ def collect_cmd(
         deadline=when,
         dry_run=dry_run,
     )
+    if when is not None and not dry_run:
+        from autograder.store.gradebook import GradeStore
+
+        store = GradeStore(course)
+        try:
+            store.set_due_date(assignment, when.astimezone())
+        finally:
+            store.close()
     verb = "would import" if dry_run else "imported"
     click.echo(f"{verb} {len(summary.imported)} notebooks of {assignment}")
     for student, kept, dropped in summary.duplicates:

@@ -131,9 +131,6 @@ def nbgrader_cell_scores(course: Course) -> dict[tuple[str, str], float]:
     """nbgrader's auto_score of every grade cell of every submission, from its gradebook."""
     from nbgrader.api import Gradebook
 
-    from autograder.store.gradebook import ensure_scripts_on_path
-
-    ensure_scripts_on_path()
     gb = Gradebook(course.db_url, course_id=course.course_id)
     try:
         out = {}

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autograder.course.late import LatePolicy, course_policy, read_policy
 from autograder.errors import CourseError, UnknownAssignmentError
 
 ITEM_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -95,6 +96,7 @@ class AssignmentSpec:
     limit_multiple: float = 50.0
     call_floor_s: float = 2.0
     cell_floor_s: float = 3.0
+    late: LatePolicy = field(default_factory=LatePolicy)
 
     @property
     def max_points(self) -> float:
@@ -117,6 +119,8 @@ class Course:
     root: Path
     course_id: str
     db_url: str
+    #: The course's late policy; an assignment's [late] table overrides it.
+    late_policy: LatePolicy = field(default_factory=LatePolicy)
 
     @property
     def source_dir(self) -> Path:
@@ -169,7 +173,7 @@ class Course:
             raise UnknownAssignmentError(
                 f"no assignment '{assignment_id}' in {self.assignments_dir} (found: {found})."
             )
-        return load_assignment(folder)
+        return load_assignment(folder, late=self.late_policy)
 
     def hidden_paths(self) -> list[Path]:
         """What a worker must not see of the course (the package's judge side hides with every worker)."""
@@ -231,7 +235,8 @@ def load_course(root: Path) -> Course:
     db_url = str(directory.get("db_url", "") or "sqlite:///gradebook.db")
     if db_url.startswith("sqlite:///") and not db_url.startswith("sqlite:////"):
         db_url = f"sqlite:///{root / db_url.removeprefix('sqlite:///')}"
-    return Course(root=root, course_id=course_id, db_url=db_url)
+    late = course_policy(config, str(config_file))
+    return Course(root=root, course_id=course_id, db_url=db_url, late_policy=late)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -313,8 +318,8 @@ def _misconceptions(path: Path) -> Misconceptions:
     return Misconceptions(entries)
 
 
-def load_assignment(folder: Path) -> AssignmentSpec:
-    """Read and check `assignments/<a>/`."""
+def load_assignment(folder: Path, *, late: LatePolicy | None = None) -> AssignmentSpec:
+    """Read and check `assignments/<a>/`; its `[late]` table overrides the course's `late` policy."""
     spec_file = folder / "assignment.toml"
     data = _read_toml(spec_file)
     head = data.get("assignment", {})
@@ -344,7 +349,15 @@ def load_assignment(folder: Path) -> AssignmentSpec:
         limit_multiple=_number(head, "limit_multiple", 50.0, str(spec_file)),
         call_floor_s=_number(head, "call_floor_s", 2.0, str(spec_file)),
         cell_floor_s=_number(head, "cell_floor_s", 3.0, str(spec_file)),
+        late=_late(data, late or LatePolicy(), spec_file),
     )
+
+
+def _late(data: dict[str, Any], course: LatePolicy, where: Path) -> LatePolicy:
+    table = data.get("late", {})
+    if not isinstance(table, dict):
+        raise CourseError(f"{where}: [late] must be a table (method, due, per_day_percent, ...).")
+    return read_policy(table, course, f"{where} [late]") if table else course
 
 
 def copy_course(course: Course, into: Path) -> Course:

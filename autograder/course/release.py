@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
+import tempfile
 from pathlib import Path
+from typing import Any
 
 from autograder.course.layout import AssignmentSpec, Course
 from autograder.course.notebook import NotebookError, read_source_cells
 from autograder.errors import CourseError
 from autograder.judge.quiz import notebook_key
-from autograder.store.gradebook import ensure_scripts_on_path
+from autograder.store.gradebook import GradeStore
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +72,8 @@ def generate(course: Course, assignment_id: str) -> Path:
     from nbgrader.apps import NbGraderAPI
     from traitlets.config.loader import PyFileConfigLoader
 
-    ensure_scripts_on_path()
+    # A new gradebook is made as nbgrader makes one, without nbgrader running the `alembic` command.
+    GradeStore(course).close()
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course.root)).load_config()
     config.CourseDirectory.root = str(course.root)
     config.CourseDirectory.db_url = course.db_url
@@ -116,6 +120,41 @@ def _open_quiz_answers(path: Path) -> None:
                 changed = True
     if changed:
         nbformat.write(nb, path)
+
+
+def _cells(path: Path) -> list[tuple[str, str, Any]]:
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    return [(c.cell_type, c.source, dict(c.metadata.get("nbgrader", {}))) for c in nb.cells]
+
+
+def register(course: Course, assignment_id: str) -> None:
+    """Record the release in the gradebook as `release` does, leaving release/ as it is.
+
+    For a fresh clone (release/ committed, no gradebook yet) and after nbgrader's own set-up
+    steps (`nbgrader db assignment add A --duedate=...` makes the assignment with no
+    notebooks): nbgrader generate_assignment runs on a scratch copy of source/<a> against the
+    course's gradebook, which records the grade cells (and keeps a due date already there),
+    and what it generates must be what release/<a> holds; a stale release is a CourseError.
+    """
+    committed = course.release_notebook(assignment_id)
+    if not committed.is_file():
+        raise CourseError(
+            f"{assignment_id} is not released ({committed} is missing); "
+            f"run `autograder release {assignment_id}`."
+        )
+    with tempfile.TemporaryDirectory(prefix="autograder-register-") as tmp:
+        scratch = Course(root=Path(tmp), course_id=course.course_id, db_url=course.db_url)
+        shutil.copytree(course.source_dir / assignment_id, scratch.source_dir / assignment_id)
+        shutil.copy2(course.root / "nbgrader_config.py", scratch.root / "nbgrader_config.py")
+        fresh = generate(scratch, assignment_id)
+        if _cells(fresh) != _cells(committed):
+            raise CourseError(
+                f"release/{assignment_id} is stale against source/{assignment_id}; "
+                f"run `autograder release {assignment_id}` (and commit release/)."
+            )
+    log.info("registered the release of %s in the gradebook", assignment_id)
 
 
 def release(course: Course, assignment_id: str) -> Path:

@@ -13,19 +13,16 @@ twice. nbgrader's rows are written in SQL on its own tables (`nbgrader_rows`), e
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import os
-import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from autograder.course.layout import AssignmentSpec, Course
-from autograder.errors import CourseError, UsageError
+from autograder.errors import CourseError
 from autograder.models import GradeResult
 from autograder.store import nbgrader_rows
 
@@ -81,12 +78,35 @@ class RunRecord:
     suite_sha256: str
 
 
-def ensure_scripts_on_path() -> None:
-    """nbgrader runs `alembic` as a command: make this interpreter's scripts findable."""
-    scripts = os.path.dirname(sys.executable)
-    path = os.environ.get("PATH", "")
-    if scripts not in path.split(os.pathsep):
-        os.environ["PATH"] = scripts + os.pathsep + path
+@dataclass(frozen=True)
+class SubmissionRecord:
+    """One submission as nbgrader scores it: when it came, how late, and its totals."""
+
+    student: str
+    timestamp: datetime | None  # naive UTC, from timestamp.txt
+    due: datetime | None  # naive UTC, the student's own (with an extension, if any)
+    seconds_late: float
+    is_late: bool  # late beyond the grace period
+    raw_score: float  # nbgrader's: manual scores where given, else auto scores, plus extra credit
+    late_penalty: float
+    max_score: float
+    needs_manual_grade: int  # how many of its grades nbgrader marks for manual review
+
+    @property
+    def score(self) -> float:
+        """What `nbgrader export` calls score: the raw score less the late penalty."""
+        return self.raw_score - self.late_penalty
+
+
+def grade_id_of(item: str) -> str:
+    """The nbgrader grade cell that holds `item`'s score (`softmax` -> `test_softmax`)."""
+    return f"quiz_{item.removeprefix('quiz.')}" if item.startswith("quiz.") else f"test_{item}"
+
+
+def nbgrader_score(auto: float | None, manual: float | None, extra: float | None) -> float:
+    """nbgrader's `Grade.score`: the manual score where a person gave one, else the auto score."""
+    base = manual if manual is not None else auto
+    return 0.0 if base is None else base + (extra or 0.0)
 
 
 class GradeStore:
@@ -97,7 +117,7 @@ class GradeStore:
         self._gb: Any = None
         self.engine = sa.create_engine(course.db_url)
         if not sa.inspect(self.engine).has_table(nbgrader_rows.assignment.name):
-            self._gradebook()  # a new database: nbgrader's tables (and its alembic stamp) first
+            _create_nbgrader_tables(self.engine)
         _meta.create_all(self.engine)
 
     def close(self) -> None:
@@ -111,43 +131,49 @@ class GradeStore:
         if self._gb is None:
             from nbgrader.api import Gradebook
 
-            ensure_scripts_on_path()
             self._gb = Gradebook(self.course.db_url, course_id=self.course.course_id)
         return self._gb
 
-    def check_released(self, spec: AssignmentSpec) -> None:
-        """The assignment and its grade cells must be in nbgrader's gradebook (from release)."""
+    def release_problem(self, spec: AssignmentSpec) -> str | None:
+        """Why the gradebook's grade cells of `spec` are not the ones to grade (None: they are)."""
         with self.engine.connect() as conn:
             cells = nbgrader_rows.grade_cell_points(conn, spec.assignment_id)
-        if cells is None:
-            raise CourseError(
-                f"{spec.assignment_id} is not in the gradebook ({self.course.db_url}); "
-                f"run `autograder release {spec.assignment_id}` first."
-            )
-        expected = spec.grade_ids()
-        for grade_id, points in expected.items():
+        if not cells:
+            return f"{spec.assignment_id} is not in the gradebook ({self.course.db_url})"
+        for grade_id, points in spec.grade_ids().items():
             if grade_id not in cells:
-                raise CourseError(
-                    f"the gradebook has no grade cell '{grade_id}' for {spec.assignment_id}; "
-                    f"run `autograder release {spec.assignment_id}` again."
-                )
+                return f"the gradebook has no grade cell '{grade_id}' for {spec.assignment_id}"
             if abs(cells[grade_id] - points) > 1e-9:
-                raise CourseError(
+                return (
                     f"{grade_id} is worth {cells[grade_id]:g} in the gradebook but {points:g} in "
-                    f"{spec.folder}; make them agree and release again."
+                    f"{spec.folder}"
                 )
+        return None
+
+    def check_released(self, spec: AssignmentSpec) -> None:
+        """The assignment and its grade cells must be in nbgrader's gradebook (from release)."""
+        problem = self.release_problem(spec)
+        if problem is not None:
+            raise CourseError(f"{problem}; run `autograder release {spec.assignment_id}`.")
 
     def runs(self, assignment_id: str) -> dict[str, RunRecord]:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(runs_table).where(runs_table.c.assignment == assignment_id))
             return {r.student: RunRecord(r.student, r.notebook_sha256, r.suite_sha256) for r in rows}
 
-    def record_many(self, results: Iterable[GradeResult], spec: AssignmentSpec) -> None:
+    def record_many(
+        self,
+        results: Iterable[GradeResult],
+        spec: AssignmentSpec,
+        *,
+        timestamps: dict[str, datetime | None] | None = None,
+    ) -> None:
         """Store submissions' grades durably, all in one transaction (nbgrader's rows, then the journal).
 
         Either every submission is recorded in both, or none is: the journal never names a
         submission whose nbgrader rows are missing. A student given twice is recorded once, with
-        the later result, as if they were recorded in turn.
+        the later result, as if they were recorded in turn. `timestamps` (student -> naive UTC,
+        from timestamp.txt) become nbgrader's `submitted_assignment.timestamp`.
         """
         latest = {r.student_id: r for r in results}
         if not latest:
@@ -157,18 +183,40 @@ class GradeStore:
             raise ValueError(f"results of {', '.join(strays)} recorded with the spec of {spec.assignment_id}")
         batch = list(latest.values())
         with self.engine.begin() as conn:
-            nbgrader_rows.record_nbgrader(conn, batch, spec, self.course.db_url)
+            nbgrader_rows.record_nbgrader(conn, batch, spec, self.course.db_url, timestamps or {})
             _record_journal(conn, batch)
 
     def item_rows(self, assignment_id: str | None = None) -> list[dict[str, Any]]:
-        """Journal rows (one a student and item) in student, then item order."""
+        """Journal rows (one a student and item) in student, then item order, scored as nbgrader scores.
+
+        `score` is nbgrader's (a manual score where a person gave one, else the auto score, plus
+        extra credit); `auto_score` is the judge's, `manual_score` the person's (or None), and
+        `needs_manual_grade` nbgrader's flag for review.
+        """
         query = sa.select(items_table).order_by(
             items_table.c.assignment, items_table.c.student, items_table.c.position
         )
         if assignment_id is not None:
             query = query.where(items_table.c.assignment == assignment_id)
         with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(query)]
+            rows = [dict(r._mapping) for r in conn.execute(query)]
+            grades = nbgrader_rows.grades_by_cell(conn, assignment_id)
+        for row in rows:
+            found = grades.get((row["student"], row["assignment"], grade_id_of(str(row["item"]))))
+            if found is None:
+                row.update(
+                    auto_score=row["score"], manual_score=None, extra_credit=None, needs_manual_grade=False
+                )
+                continue
+            auto, manual, extra, needs_review = found
+            row.update(
+                auto_score=row["score"] if auto is None else auto,
+                manual_score=manual,
+                extra_credit=extra,
+                needs_manual_grade=bool(needs_review),
+                score=nbgrader_score(row["score"] if auto is None else auto, manual, extra),
+            )
+        return rows
 
     def run_rows(self, assignment_id: str) -> list[dict[str, Any]]:
         """Journal rows, one a graded submission (its status, time and when), in student order."""
@@ -185,10 +233,116 @@ class GradeStore:
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
 
+    def submissions(self, spec: AssignmentSpec) -> dict[str, SubmissionRecord]:
+        """Each recorded submission's time, lateness, totals and penalty, as nbgrader stores them."""
+        with self.engine.connect() as conn:
+            due = _due(conn, spec)
+            notebooks = nbgrader_rows.notebook_scores(conn, spec.assignment_id)
+        out: dict[str, SubmissionRecord] = {}
+        for student, rows in _by_student(notebooks).items():
+            first = rows[0]
+            own_due = None if due is None else due + (first.extension or timedelta(0))
+            late_s = _seconds_late(first.timestamp, own_due)
+            out[student] = SubmissionRecord(
+                student=student,
+                timestamp=first.timestamp,
+                due=own_due,
+                seconds_late=late_s,
+                is_late=spec.late.is_late(late_s),
+                raw_score=sum(r.score for r in rows),
+                late_penalty=sum(r.late_penalty or 0.0 for r in rows),
+                max_score=sum(r.max_score for r in rows),
+                needs_manual_grade=sum(r.needs_manual_grade for r in rows),
+            )
+        return out
+
+    def apply_late_penalties(self, spec: AssignmentSpec) -> int:
+        """Set each submitted notebook's `late_submission_penalty` by the late policy; count the changes.
+
+        As nbgrader's `AssignLatePenalties` does at autograde, but from the current scores, so
+        that a manual grade given since is counted too (the `zero` method takes it all). A due
+        date in assignment.toml becomes nbgrader's own first, so formgrader shows the same.
+        """
+        changed: list[dict[str, Any]] = []
+        with self.engine.begin() as conn:
+            if spec.late.due is not None:
+                conn.execute(
+                    sa.update(nbgrader_rows.assignment)
+                    .where(nbgrader_rows.assignment.c.name == spec.assignment_id)
+                    .values(duedate=spec.late.due)
+                )
+            due = _due(conn, spec)
+            for rows in _by_student(nbgrader_rows.notebook_scores(conn, spec.assignment_id)).values():
+                for r in rows:
+                    own_due = None if due is None else due + (r.extension or timedelta(0))
+                    late_s = _seconds_late(r.timestamp, own_due)
+                    penalty: float | None = spec.late.penalty(r.score, r.max_score, late_s)
+                    if not penalty:
+                        penalty = None  # nbgrader's "no penalty" (it resets it to None)
+                    if penalty != r.late_penalty:
+                        changed.append({"key": r.key, "penalty": penalty})
+            if changed:
+                table = nbgrader_rows.submitted_notebook
+                conn.execute(
+                    sa.update(table)
+                    .where(table.c.id == sa.bindparam("key"))
+                    .values(late_submission_penalty=sa.bindparam("penalty")),
+                    changed,
+                )
+        return len(changed)
+
+    def set_due_date(self, assignment_id: str, due: datetime) -> None:
+        """Make `due` nbgrader's due date of the assignment, as `nbgrader db assignment add --duedate`."""
+        gb = self._gradebook()
+        gb.update_or_create_assignment(assignment_id, duedate=due)  # nbgrader stores it as naive UTC
+
     def nbgrader_totals(self, assignment_id: str) -> dict[str, float]:
-        """Each student's total as nbgrader computes it (what `nbgrader export` prints)."""
+        """Each student's total as nbgrader computes it (what `nbgrader export` prints as raw_score)."""
         gb = self._gradebook()
         return {s["student"]: float(s["score"]) for s in gb.submission_dicts(assignment_id)}
+
+
+def _create_nbgrader_tables(engine: sa.Engine) -> None:
+    """A new gradebook: nbgrader's tables and its alembic stamp, as nbgrader's `Gradebook` makes them.
+
+    nbgrader asks the `alembic` command for the head revision (so it must be on PATH); the
+    same answer comes from alembic's own API on nbgrader's migration scripts.
+    """
+    from alembic.script import ScriptDirectory
+    from nbgrader.api import Base
+    from nbgrader.dbutil import ALEMBIC_DIR
+
+    head = ScriptDirectory(ALEMBIC_DIR).get_current_head()
+    Base.metadata.create_all(bind=engine)
+    with engine.begin() as conn:
+        if not sa.inspect(conn).has_table("alembic_version"):
+            conn.execute(sa.text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+            conn.execute(sa.text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": head})
+
+
+def _due(conn: sa.Connection, spec: AssignmentSpec) -> datetime | None:
+    """The due date: assignment.toml's (or the course's) late policy, else nbgrader's."""
+    if spec.late.due is not None:
+        return spec.late.due
+    table = nbgrader_rows.assignment
+    found = conn.execute(sa.select(table.c.duedate).where(table.c.name == spec.assignment_id)).first()
+    return None if found is None else found[0]
+
+
+def _seconds_late(timestamp: datetime | None, due: datetime | None) -> float:
+    """nbgrader's `SubmittedAssignment.total_seconds_late`."""
+    if timestamp is None or due is None:
+        return 0.0
+    return max(0.0, (timestamp - due).total_seconds())
+
+
+def _by_student(
+    rows: list[nbgrader_rows.NotebookScore],
+) -> dict[str, list[nbgrader_rows.NotebookScore]]:
+    out: dict[str, list[nbgrader_rows.NotebookScore]] = {}
+    for r in rows:
+        out.setdefault(r.student, []).append(r)
+    return out
 
 
 def _record_journal(conn: sa.Connection, results: list[GradeResult]) -> None:
@@ -252,25 +406,3 @@ def _record_journal(conn: sa.Connection, results: list[GradeResult]) -> None:
     for table, rows in ((items_table, items), (cells_table, cells), (runs_table, runs)):
         if rows:
             conn.execute(sa.insert(table), rows)
-
-
-@contextlib.contextmanager
-def grade_lock(course: Course) -> Iterator[None]:
-    """Refuse a second `autograder grade` on the same course while one runs."""
-    course.state_dir.mkdir(exist_ok=True)
-    path = course.state_dir / "grade.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
-            raise UsageError(
-                f"another `autograder grade` is running on this course (pid {holder}); "
-                "wait for it to finish, or stop it, then run again."
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        yield
-    finally:
-        os.close(fd)

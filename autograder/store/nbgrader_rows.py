@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,6 +37,7 @@ assignment = sa.Table(
     metadata,
     sa.Column("id", _ID, primary_key=True, default=new_uuid),
     sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("duedate", sa.DateTime),  # naive UTC, as nbgrader stores every time
 )
 notebook = sa.Table(
     "notebook",
@@ -68,6 +71,8 @@ submitted_assignment = sa.Table(
     sa.Column("id", _ID, primary_key=True, default=new_uuid),
     sa.Column("assignment_id", _ID, sa.ForeignKey("assignment.id")),
     sa.Column("student_id", sa.String(128), sa.ForeignKey("student.id")),
+    sa.Column("timestamp", sa.DateTime),  # naive UTC, as read from timestamp.txt
+    sa.Column("extension", sa.Interval),
 )
 submitted_notebook = sa.Table(
     "submitted_notebook",
@@ -76,6 +81,7 @@ submitted_notebook = sa.Table(
     sa.Column("assignment_id", _ID, sa.ForeignKey("submitted_assignment.id")),
     sa.Column("notebook_id", _ID, sa.ForeignKey("notebook.id")),
     sa.Column("flagged", sa.Boolean, default=False),
+    sa.Column("late_submission_penalty", sa.Float),
 )
 grade = sa.Table(
     "grade",
@@ -85,6 +91,7 @@ grade = sa.Table(
     sa.Column("cell_id", _ID, sa.ForeignKey("base_cell.id")),
     sa.Column("auto_score", sa.Float),
     sa.Column("manual_score", sa.Float),
+    sa.Column("extra_credit", sa.Float),
     sa.Column("needs_manual_grade", sa.Boolean, nullable=False, default=True),
 )
 comment = sa.Table(
@@ -93,6 +100,8 @@ comment = sa.Table(
     sa.Column("id", _ID, primary_key=True, default=new_uuid),
     sa.Column("notebook_id", _ID, sa.ForeignKey("submitted_notebook.id")),
     sa.Column("cell_id", _ID, sa.ForeignKey("base_cell.id")),
+    sa.Column("auto_comment", sa.Text),
+    sa.Column("manual_comment", sa.Text),
 )
 GRADED_KINDS = ("GradeCell", "TaskCell")  # cells that get a grade row
 COMMENTED_KINDS = ("SolutionCell", "TaskCell")  # cells that get a comment row
@@ -123,8 +132,19 @@ def _chunks(values: list[str]) -> Iterator[list[str]]:
         yield values[start : start + _IN_CHUNK]
 
 
+def auto_comment(status: str, message: str) -> str:
+    """The comment a grader sees under an answer cell in formgrader (and a student in feedback)."""
+    if status == "passed":
+        return "Passed: full marks."
+    return message.strip() or f"Not full marks ({status})."
+
+
 def record_nbgrader(
-    conn: sa.Connection, results: list[GradeResult], spec: AssignmentSpec, db_url: str
+    conn: sa.Connection,
+    results: list[GradeResult],
+    spec: AssignmentSpec,
+    db_url: str,
+    timestamps: dict[str, datetime | None],
 ) -> None:
     """Make each item's score the `auto_score` of its grade cell in nbgrader's tables, in SQL.
 
@@ -133,6 +153,9 @@ def record_nbgrader(
     for each notebook, a grade for each grade and task cell, a comment for each solution and task
     cell. Then each grade of a spec's grade cell gets its item's score, with `needs_manual_grade`
     set as `nbgrader autograde` sets it: true only where a grader has given a manual score.
+    Each answer cell's comment gets its item's verdict as `auto_comment` (formgrader shows it
+    to the grader, `generate_feedback` to the student), and each submission the time read from
+    its timestamp.txt (None where it has none), which formgrader compares with that file.
     nbgrader caches no totals: every score it shows is summed from these columns when asked.
     """
     submission, submitted_nb = submitted_assignment, submitted_notebook
@@ -153,12 +176,12 @@ def record_nbgrader(
         )
     assignment_key = layout[0][0]
     graded_cells: dict[str, list[tuple[str, str]]] = {nb_key: [] for _, nb_key, *_ in layout if nb_key}
-    commented_cells: dict[str, list[str]] = {nb_key: [] for nb_key in graded_cells}
+    commented_cells: dict[str, list[tuple[str, str]]] = {nb_key: [] for nb_key in graded_cells}
     for _, nb_key, cell_key, name, cell_type in layout:
         if cell_type in GRADED_KINDS:
             graded_cells[nb_key].append((cell_key, name))
         if cell_type in COMMENTED_KINDS:
-            commented_cells[nb_key].append(cell_key)
+            commented_cells[nb_key].append((cell_key, name))
 
     # What is there already. The notebook and cell conditions below are redundant, but they let
     # SQLite use nbgrader's unique indexes (notebook, submission) and (cell, notebook), not a scan.
@@ -188,33 +211,48 @@ def record_nbgrader(
         )
         submitted.update(((sub, nb_key), key) for sub, nb_key, key in conn.execute(query))
     grades: dict[tuple[str, str], str] = {}
-    comments: set[tuple[str, str]] = set()
+    comments: dict[tuple[str, str], str] = {}
     graded_keys = [key for pairs in graded_cells.values() for key, _ in pairs]
-    commented_keys = [key for keys in commented_cells.values() for key in keys]
+    commented_keys = [key for pairs in commented_cells.values() for key, _ in pairs]
     for chunk in _chunks(list(submitted.values())):
         query = sa.select(grade.c.notebook_id, grade.c.cell_id, grade.c.id)
         query = query.where(grade.c.cell_id.in_(graded_keys), grade.c.notebook_id.in_(chunk))
         grades.update(((sub_nb, cell_key), key) for sub_nb, cell_key, key in conn.execute(query))
-        commented = sa.select(comment.c.notebook_id, comment.c.cell_id).where(
+        commented = sa.select(comment.c.notebook_id, comment.c.cell_id, comment.c.id).where(
             comment.c.cell_id.in_(commented_keys), comment.c.notebook_id.in_(chunk)
         )
-        comments.update((str(sub_nb), str(cell_key)) for sub_nb, cell_key in conn.execute(commented))
+        comments.update(
+            ((str(sub_nb), str(cell_key)), key) for sub_nb, cell_key, key in conn.execute(commented)
+        )
 
     item_of = {i.grade_id: i.name for i in spec.items}
     item_of.update({q.grade_id: q.item for q in spec.quiz})
+    answered_by = {i.name: i.name for i in spec.items}  # answer cell -> item
+    answered_by.update({q.variable: q.item for q in spec.quiz})
     inserts: dict[Any, list[dict[str, Any]]] = {
         t: [] for t in (student, submission, submitted_nb, grade, comment)
     }
     inserts[student] = [{"id": s} for s in students if s not in known]
     updates: list[dict[str, Any]] = []
+    comment_updates: list[dict[str, Any]] = []
+    times: list[dict[str, Any]] = []
     for result in results:
         scores = {i.item: i.score for i in result.items}
+        verdicts = {i.item: auto_comment(i.status, i.message) for i in result.items}
+        when = timestamps.get(result.student_id)
         sub = submissions.get(result.student_id)
         if sub is None:
             sub = new_uuid()
             inserts[submission].append(
-                {"id": sub, "assignment_id": assignment_key, "student_id": result.student_id}
+                {
+                    "id": sub,
+                    "assignment_id": assignment_key,
+                    "student_id": result.student_id,
+                    "timestamp": when,
+                }
             )
+        else:
+            times.append({"sub_key": sub, "when": when})
         for nb_key, cells in graded_cells.items():
             sub_nb = submitted.get((sub, nb_key))
             if sub_nb is None:
@@ -236,9 +274,15 @@ def record_nbgrader(
                             "needs_manual_grade": score is None,
                         }
                     )
-            for cell_key in commented_cells[nb_key]:
+            for cell_key, name in commented_cells[nb_key]:
+                item = answered_by.get(name)
+                text = verdicts.get(item) if item is not None else None
                 if (sub_nb, cell_key) not in comments:
-                    inserts[comment].append({"id": new_uuid(), "notebook_id": sub_nb, "cell_id": cell_key})
+                    inserts[comment].append(
+                        {"id": new_uuid(), "notebook_id": sub_nb, "cell_id": cell_key, "auto_comment": text}
+                    )
+                elif text is not None:
+                    comment_updates.append({"comment_key": comments[sub_nb, cell_key], "text": text})
 
     for table, rows in inserts.items():  # parents before children
         if rows:
@@ -250,3 +294,108 @@ def record_nbgrader(
             .values(auto_score=sa.bindparam("score"), needs_manual_grade=grade.c.manual_score.is_not(None)),
             updates,
         )
+    if comment_updates:
+        conn.execute(
+            sa.update(comment)
+            .where(comment.c.id == sa.bindparam("comment_key"))
+            .values(auto_comment=sa.bindparam("text")),
+            comment_updates,
+        )
+    if times:
+        conn.execute(
+            sa.update(submission)
+            .where(submission.c.id == sa.bindparam("sub_key"))
+            .values(timestamp=sa.bindparam("when")),
+            times,
+        )
+
+
+def _submission_join(assignment_id: str | None) -> Any:
+    """grade -> its cell, submitted notebook, submission and assignment (one assignment's, or all)."""
+    joined = (
+        grade.join(base_cell, base_cell.c.id == grade.c.cell_id)
+        .join(submitted_notebook, submitted_notebook.c.id == grade.c.notebook_id)
+        .join(submitted_assignment, submitted_assignment.c.id == submitted_notebook.c.assignment_id)
+        .join(assignment, assignment.c.id == submitted_assignment.c.assignment_id)
+    )
+    return joined
+
+
+def grades_by_cell(
+    conn: sa.Connection, assignment_id: str | None
+) -> dict[tuple[str, str, str], tuple[float | None, float | None, float | None, bool]]:
+    """(student, assignment, grade cell) -> (auto_score, manual_score, extra_credit, needs_manual_grade)."""
+    query = sa.select(
+        submitted_assignment.c.student_id,
+        assignment.c.name,
+        base_cell.c.name,
+        grade.c.auto_score,
+        grade.c.manual_score,
+        grade.c.extra_credit,
+        grade.c.needs_manual_grade,
+    ).select_from(_submission_join(assignment_id))
+    if assignment_id is not None:
+        query = query.where(assignment.c.name == assignment_id)
+    return {
+        (s, a, c): (auto, manual, extra, bool(flag))
+        for s, a, c, auto, manual, extra, flag in conn.execute(query)
+    }
+
+
+@dataclass(frozen=True)
+class NotebookScore:
+    """One submitted notebook as nbgrader totals it, with its submission's time and extension."""
+
+    key: str  # submitted_notebook.id
+    student: str
+    timestamp: datetime | None
+    extension: timedelta | None
+    score: float
+    max_score: float
+    late_penalty: float | None
+    needs_manual_grade: int
+
+
+def notebook_scores(conn: sa.Connection, assignment_id: str) -> list[NotebookScore]:
+    """Each submitted notebook of the assignment, summed as nbgrader's `SubmittedNotebook.score` is."""
+    query = (
+        sa.select(
+            submitted_notebook.c.id,
+            submitted_assignment.c.student_id,
+            submitted_assignment.c.timestamp,
+            submitted_assignment.c.extension,
+            submitted_notebook.c.late_submission_penalty,
+            grade.c.auto_score,
+            grade.c.manual_score,
+            grade.c.extra_credit,
+            grade.c.needs_manual_grade,
+            grade_cells.c.max_score,
+        )
+        .select_from(
+            _submission_join(assignment_id).outerjoin(grade_cells, grade_cells.c.id == base_cell.c.id)
+        )
+        .where(assignment.c.name == assignment_id)
+        .order_by(submitted_assignment.c.student_id, submitted_notebook.c.id)
+    )
+    totals: dict[str, dict[str, Any]] = {}
+    for key, student_id, when, extension, penalty, auto, manual, extra, flag, max_score in conn.execute(
+        query
+    ):
+        entry = totals.setdefault(
+            key,
+            {
+                "key": key,
+                "student": student_id,
+                "timestamp": when,
+                "extension": extension,
+                "late_penalty": penalty,
+                "score": 0.0,
+                "max_score": 0.0,
+                "needs_manual_grade": 0,
+            },
+        )
+        base = manual if manual is not None else auto
+        entry["score"] += 0.0 if base is None else base + (extra or 0.0)
+        entry["max_score"] += max_score or 0.0
+        entry["needs_manual_grade"] += bool(flag)
+    return [NotebookScore(**entry) for entry in totals.values()]

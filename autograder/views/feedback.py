@@ -1,4 +1,4 @@
-"""Per-student HTML feedback from the gradebook, and autograded notebooks for nbgrader's own.
+"""Per-student HTML feedback from the gradebook.
 
 `write_feedback` writes `feedback/<student>/<a>/feedback.html` for each graded student: the
 total, then each function and quiz question with its score, its status in words, the
@@ -7,29 +7,24 @@ its own student's journal rows; everything on it is escaped, and any text that r
 of the hidden suite, the reference solutions or the source's solutions and hidden tests is
 blanked before it is shown. Quiz keys are never read.
 
-`autograded_notebook` writes `autograded/<student>/<a>/<a>.ipynb` the way `nbgrader autograde`
-would (the submission with locked and test cells restored from source/, no outputs) but with
-the `### BEGIN HIDDEN TESTS` blocks cut out, so that `nbgrader generate_feedback`, which shows
-every cell of that notebook, works on our gradebook without showing the hidden tests.
+Scores are nbgrader's: a grader's manual score, where one was given, is the item's score
+(and the page says so), and a late submission shows when it came and what the late policy
+took off. The autograded notebooks that `nbgrader generate_feedback` renders are written by
+`grade` (`views.autograded`).
 """
 
 from __future__ import annotations
 
-import copy
-import hashlib
 import html
+import json
 import logging
-import shutil
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from autograder.course.layout import AssignmentSpec, Course
-from autograder.course.notebook import NotebookError, read_cells
 from autograder.errors import UsageError
-from autograder.store.gradebook import GradeStore
+from autograder.store.gradebook import GradeStore, SubmissionRecord
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +97,10 @@ def secret_lines(course: Course, spec: AssignmentSpec) -> list[str]:
         lines += path.read_text(encoding="utf-8").splitlines()
     source = course.source_notebook(spec.assignment_id)
     if source.is_file():
-        nb = nbformat.read(source, as_version=4)
-        for cell in nb.cells:
-            lines += _hidden_blocks(str(cell.source))
+        # Plain JSON, not nbformat: grading writes autograded notebooks without importing it.
+        for cell in json.loads(source.read_text(encoding="utf-8")).get("cells", []):
+            text = cell.get("source", "")
+            lines += _hidden_blocks("".join(text) if isinstance(text, list) else str(text))
     found = {line.strip() for line in lines if is_secret_line(line)}
     return sorted(found, key=lambda s: (-len(s), s))
 
@@ -191,6 +187,13 @@ def _item_section(row: dict[str, Any], spec: AssignmentSpec, secrets: list[str],
         parts.append(f'<p class="misconception">This looks like <b>{_e(title)}</b>.</p>')
     if hint:
         parts.append(f'<p class="hint"><b>Hint:</b> {_e(redact(hint, secrets))}</p>')
+    if row.get("manual_score") is not None:
+        parts.append(
+            f'<p class="manual">A grader set this score by hand (the autograder gave '
+            f"{_points(float(row.get('auto_score') or 0.0))}).</p>"
+        )
+    elif row.get("needs_manual_grade"):
+        parts.append('<p class="manual">A grader will review this item; its score may change.</p>')
     parts.append("</section>")
     return "".join(parts)
 
@@ -210,8 +213,35 @@ def _summary(rows: list[dict[str, Any]]) -> str:
     )
 
 
+def _duration(seconds: float) -> str:
+    """A lateness a person reads: `2 days 3 h`, `5 h 10 min`, `12 min`."""
+    minutes = int(seconds // 60)
+    days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
+    if days:
+        return f"{days} day{'s' if days > 1 else ''} {hours} h"
+    return f"{hours} h {mins} min" if hours else f"{max(mins, 1)} min"
+
+
+def _when(submission: SubmissionRecord) -> str:
+    if submission.timestamp is None:
+        return ""
+    text = f"Submitted {submission.timestamp:%Y-%m-%d %H:%M} UTC"
+    if submission.due is not None:
+        text += f", due {submission.due:%Y-%m-%d %H:%M} UTC"
+    if submission.is_late:
+        text += f": late by {_duration(submission.seconds_late)}"
+        if submission.late_penalty:
+            text += f", which costs {_points(submission.late_penalty)} points under the course's late policy"
+    return text + "."
+
+
 def feedback_page(
-    spec: AssignmentSpec, student_id: str, rows: list[dict[str, Any]], secrets: list[str]
+    spec: AssignmentSpec,
+    student_id: str,
+    rows: list[dict[str, Any]],
+    secrets: list[str],
+    *,
+    submission: SubmissionRecord | None = None,
 ) -> str:
     """One student's page from their journal rows (functions first, then the quiz)."""
     mine = [r for r in rows if r["student"] == student_id and r["assignment"] == spec.assignment_id]
@@ -220,13 +250,17 @@ def feedback_page(
     quiz_items = {q.item for q in spec.quiz}
     functions = [r for r in mine if r["item"] not in quiz_items]
     quiz = [r for r in mine if r["item"] in quiz_items]
-    total = sum(float(r["score"]) for r in mine)
+    penalty = submission.late_penalty if submission is not None else 0.0
+    total = sum(float(r["score"]) for r in mine) - penalty
     max_total = sum(float(r["max_score"]) for r in mine)
     percent = 100 * total / max_total if max_total else 0.0
+    after = f", after a late penalty of {_points(penalty)}" if penalty else ""
+    when = _when(submission) if submission is not None else ""
     body = [
         f"<h1>{_e(spec.title)}: your feedback</h1>",
         f'<p class="who">For <b>{_e(student_id)}</b> ({_e(spec.assignment_id)})</p>',
-        f'<p class="total">{_points(total)} / {_points(max_total)} points ({percent:.0f}%)</p>',
+        f'<p class="total">{_points(total)} / {_points(max_total)} points ({percent:.0f}%{after})</p>',
+        *([f'<p class="late">{_e(when)}</p>'] if when else []),
         f'<div class="bar"><span style="width:{max(0.0, min(percent, 100.0)):.1f}%"></span></div>',
         f"<p>{_e(_summary(mine))}</p>",
     ]
@@ -252,21 +286,20 @@ def _is_safe_name(name: str) -> bool:
     return bool(name) and name not in (".", "..") and Path(name).name == name
 
 
-def write_feedback(
-    course: Course, assignment_id: str, *, students: list[str] | None = None, autograded: bool = True
-) -> list[Path]:
+def write_feedback(course: Course, assignment_id: str, *, students: list[str] | None = None) -> list[Path]:
     """Write each (or each named) graded student's page; return the paths written.
 
-    With `autograded`, each student's autograded notebook is (re)written first, unless the
-    submission changed since it was graded, so that `nbgrader generate_feedback` can run next.
-    A copy of the page also goes next to that notebook: `nbgrader generate_feedback --force`
-    empties feedback/<student>/<a>/ and then copies the autograded folder's other files into it.
+    Scores are nbgrader's (a manual score where a grader gave one), less any late penalty,
+    which is brought up to date with the late policy first. A copy of the page also goes next
+    to the student's autograded notebook (written by `grade`): `nbgrader generate_feedback
+    --force` empties feedback/<student>/<a>/ and then copies that folder's other files into it.
     """
     spec = course.assignment(assignment_id)
     store = GradeStore(course)
     try:
+        store.apply_late_penalties(spec)
         rows = store.item_rows(assignment_id)
-        runs = store.runs(assignment_id)
+        submissions = store.submissions(spec)
     finally:
         store.close()
     graded = list(dict.fromkeys(str(r["student"]) for r in rows))
@@ -288,9 +321,8 @@ def write_feedback(
         if not _is_safe_name(student):
             log.warning("skipping feedback for student id %r: not usable as a folder name", student)
             continue
-        if autograded and student in runs:
-            _refresh_autograded(course, assignment_id, student, runs[student].notebook_sha256)
-        page = feedback_page(spec, student, [r for r in rows if r["student"] == student], secrets)
+        mine = [r for r in rows if r["student"] == student]
+        page = feedback_page(spec, student, mine, secrets, submission=submissions.get(student))
         out = course.feedback_dir / student / assignment_id / PAGE_NAME
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(page, encoding="utf-8")
@@ -298,85 +330,4 @@ def write_feedback(
         if folder.is_dir():
             (folder / PAGE_NAME).write_text(page, encoding="utf-8")
         written.append(out)
-    return written
-
-
-def _refresh_autograded(course: Course, assignment_id: str, student_id: str, graded_sha256: str) -> None:
-    path = course.submitted_dir / student_id / assignment_id / f"{assignment_id}.ipynb"
-    try:
-        current = hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        current = ""
-    if current != graded_sha256:
-        log.warning(
-            "%s: no autograded notebook (the submission changed since it was graded, or is gone); "
-            "grade %s again first",
-            student_id,
-            assignment_id,
-        )
-        return
-    try:
-        autograded_notebook(course, assignment_id, student_id)
-    except NotebookError as exc:
-        log.warning("%s: no autograded notebook: %s", student_id, exc)
-
-
-# --- autograded notebooks for nbgrader's generate_feedback -------------------------------------
-
-
-def _nbgrader_meta(cell: Any) -> dict[str, Any]:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return meta if isinstance(meta, dict) else {}
-
-
-def autograded_notebook(course: Course, assignment_id: str, student_id: str) -> Path:
-    """Write autograded/<student>/<a>/<a>.ipynb as nbgrader would, minus hidden tests and outputs.
-
-    Locked and test cells are restored from source/ (as `notebook.cells_to_run` runs them)
-    with their hidden-test blocks cut out. Raises NotebookError for a submission that cannot be
-    read; its grade row already says why.
-    """
-    if not _is_safe_name(student_id):
-        raise NotebookError(f"student id {student_id!r} is not usable as a folder name.")
-    submitted = course.submitted_dir / student_id / assignment_id
-    path = submitted / f"{assignment_id}.ipynb"
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise NotebookError(f"{path} cannot be read ({exc.strerror}).") from None
-    read_cells(data, name=path.name)  # validates, with a message a person can act on
-    nb = nbformat.reads(data.decode("utf-8"), as_version=4)
-    source = nbformat.read(course.source_notebook(assignment_id), as_version=4)
-    originals = {_nbgrader_meta(c)["grade_id"]: c for c in source.cells if _nbgrader_meta(c).get("grade_id")}
-    cells = []
-    for cell in nb.cells:
-        original = originals.get(_nbgrader_meta(cell).get("grade_id"))
-        meta = _nbgrader_meta(original) if original is not None else {}
-        if original is not None and (meta.get("locked") or meta.get("grade")) and not meta.get("solution"):
-            cell = copy.deepcopy(original)  # nbgrader's OverwriteCells: type, source and metadata
-        if cell.cell_type == "code":
-            if BEGIN_HIDDEN in str(cell.source):
-                cell.source = strip_hidden_tests(str(cell.source))
-            cell.outputs = []
-            cell.execution_count = None
-        cells.append(cell)
-    nb.cells = cells
-    out_dir = course.autograded_dir / student_id / assignment_id
-    out_dir.mkdir(parents=True, exist_ok=True)
-    out = out_dir / f"{assignment_id}.ipynb"
-    nbformat.write(nb, out)
-    stamp = submitted / "timestamp.txt"
-    if stamp.is_file():
-        shutil.copyfile(stamp, out_dir / "timestamp.txt")
-    return out
-
-
-def write_autograded(course: Course, assignment_id: str, *, students: list[str] | None = None) -> list[Path]:
-    """`autograded_notebook` for each (or each named) submission; unreadable ones are skipped."""
-    written = []
-    for student, _ in course.submissions(assignment_id, students):
-        try:
-            written.append(autograded_notebook(course, assignment_id, student))
-        except NotebookError as exc:
-            log.warning("no autograded notebook for %s: %s", student, exc)
     return written

@@ -2,12 +2,17 @@
 
 Tables (also a Python API: `load(course_root, assignment_id)` returns them as DataFrames):
 - `scores`: one row a student and item, the columns of interfaces.md;
-- `gradebook`: one row a student, one column an item, then total, max_total and percent;
+- `gradebook`: one row a student, one column an item, then raw_total, late_penalty, total,
+  max_total, percent, when it was submitted, how late (days_late; late beyond the grace
+  period) and the items that need manual review;
 - `items`: one row an item: mean score, pass rate, difficulty, discrimination (correlation of
   the item with the rest of the total), mean time taken, the three most frequent diagnoses;
 - `misconceptions`: each diagnosis with its count and the students who hit it.
 
-`write_report` writes them as CSV plus one self-contained `report.html`; `write_course_report`
+Every score is nbgrader's: a grader's manual score where one was given (formgrader), else the
+judge's auto score; `scores` also has auto_score, manual_score and needs_manual_grade, and
+totals are less the late policy's penalty (brought up to date first), as `nbgrader export`
+prints them. `write_report` writes them as CSV plus one self-contained `report.html`; `write_course_report`
 adds `reports/gradebook.csv` across assignments; `write_canvas_csv` writes the CSV Canvas
 imports as a gradebook column (one row a student).
 """
@@ -27,7 +32,10 @@ import pandas as pd
 from autograder.course.layout import Course, load_course
 from autograder.models import SCORE_COLUMNS
 from autograder.store import scores as score_files
-from autograder.store.gradebook import GradeStore
+from autograder.store.gradebook import GradeStore, SubmissionRecord
+from autograder.store.scores import write_scores_csv
+
+REVIEW_COLUMNS = ["auto_score", "manual_score", "needs_manual_grade"]
 
 
 @dataclass(frozen=True)
@@ -44,8 +52,38 @@ class Tables:
 
 def scores_frame(store: GradeStore, assignment_id: str) -> pd.DataFrame:
     rows = store.item_rows(assignment_id)
-    frame = pd.DataFrame(rows, columns=[*SCORE_COLUMNS, "position", "duration_s", "failing_input"])
+    frame = pd.DataFrame(
+        rows, columns=[*SCORE_COLUMNS, *REVIEW_COLUMNS, "position", "duration_s", "failing_input"]
+    )
     return frame
+
+
+def _lateness(
+    gradebook: pd.DataFrame, scores: pd.DataFrame, submissions: dict[str, SubmissionRecord]
+) -> None:
+    """Columns of the gradebook table for late work and manual review (in place).
+
+    total becomes nbgrader's score: the raw total less the late penalty.
+    """
+    students = gradebook["student"]
+
+    def of(name: str, default: Any) -> list[Any]:
+        return [getattr(submissions[s], name) if s in submissions else default for s in students]
+
+    raw = gradebook["total"]
+    penalty = pd.Series(of("late_penalty", 0.0), index=gradebook.index, dtype=float)
+    position = list(gradebook.columns).index("total")
+    gradebook.insert(position, "raw_total", raw)
+    gradebook.insert(position + 1, "late_penalty", penalty)
+    gradebook["total"] = raw - penalty
+    gradebook["percent"] = (100 * gradebook["total"] / gradebook["max_total"]).round(1)
+    stamps = of("timestamp", None)
+    gradebook["submitted_at"] = [t.isoformat(sep=" ", timespec="seconds") if t else "" for t in stamps]
+    gradebook["days_late"] = [round(x / 86400, 2) for x in of("seconds_late", 0.0)]
+    gradebook["late"] = of("is_late", False)
+    review = scores[scores["needs_manual_grade"].astype(bool)]
+    flagged = review.groupby("student")["item"].apply(lambda s: " ".join(s))
+    gradebook["needs_review"] = [flagged.get(s, "") for s in students]
 
 
 def _gradebook(scores: pd.DataFrame) -> pd.DataFrame:
@@ -110,14 +148,18 @@ def _misconceptions(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def tables(store: GradeStore, assignment_id: str) -> Tables:
+    """The report's tables; late penalties are brought up to date with the late policy first."""
+    spec = store.course.assignment(assignment_id)
+    store.apply_late_penalties(spec)
     scores = scores_frame(store, assignment_id)
+    shown = scores[[*SCORE_COLUMNS, *REVIEW_COLUMNS]]
     if scores.empty:
         empty = pd.DataFrame()
-        return Tables(scores[list(SCORE_COLUMNS)], empty, empty, empty)
+        return Tables(shown, empty, empty, empty)
     runs = pd.DataFrame(score_files.run_table(store, assignment_id), columns=list(score_files.RUN_COLUMNS))
-    return Tables(
-        scores[list(SCORE_COLUMNS)], _gradebook(scores), _items(scores), _misconceptions(scores), runs
-    )
+    gradebook = _gradebook(scores)
+    _lateness(gradebook, scores, store.submissions(spec))
+    return Tables(shown, gradebook, _items(scores), _misconceptions(scores), runs)
 
 
 #: How many students the report's "slowest students" table lists.
@@ -285,14 +327,17 @@ def _generic_note(table: pd.DataFrame) -> str:
 def write_report(course: Course, assignment_id: str, *, store: GradeStore | None = None) -> Path:
     """Write gradebook.csv, items.csv, misconceptions.csv and report.html; return the HTML's path.
 
-    Pass an open `store` to share it (the course report writes every assignment's).
+    Pass an open `store` to share it (the course report writes every assignment's). scores.csv
+    is written again too, so that manual grades given since `grade` show there as well.
     """
     if store is not None:
         t = tables(store, assignment_id)
+        write_scores_csv(course, store, assignment_id)
     else:
         own = GradeStore(course)
         try:
             t = tables(own, assignment_id)
+            write_scores_csv(course, own, assignment_id)
         finally:
             own.close()
     out = course.reports_dir / assignment_id
@@ -316,6 +361,7 @@ def write_report(course: Course, assignment_id: str, *, store: GradeStore | None
             f"<p>{len(t.gradebook)} students, mean {t.gradebook['percent'].mean():.1f} %, "
             f"median {t.gradebook['percent'].median():.1f} %.</p>"
             f"<h2>Slowest students</h2>{_table_html(slowest, 'slowest')}"
+            f"{_attention_html(t)}"
             f'<div class="figs">{figures}</div>'
             f"<h2>Items</h2>{_table_html(t.items, 'items')}{_terms_html(list(t.items.columns))}"
             f"<h2>Misconceptions</h2>{_generic_note(t.misconceptions)}"
@@ -349,8 +395,30 @@ def write_report(course: Course, assignment_id: str, *, store: GradeStore | None
     return path
 
 
+def _attention_html(t: Tables) -> str:
+    """Late submissions and items waiting for a grader, each as a short table (nothing if none)."""
+    parts = []
+    late = t.gradebook[t.gradebook["late"].astype(bool)]
+    if not late.empty:
+        cols = ["student", "submitted_at", "days_late", "raw_total", "late_penalty", "total"]
+        parts.append(f"<h2>Late submissions ({len(late)})</h2>{_table_html(late[cols], 'late')}")
+    review = t.scores[t.scores["needs_manual_grade"].astype(bool)]
+    if not review.empty:
+        cols = ["student", "item", "auto_score", "manual_score", "score", "max_score", "status"]
+        parts.append(
+            f"<h2>Needs manual review ({len(review)})</h2>"
+            "<p>nbgrader marks these for a grader (formgrader): scores may change.</p>"
+            f"{_table_html(review[cols], 'review')}"
+        )
+    return "".join(parts)
+
+
 def write_canvas_csv(course: Course, assignment_id: str, *, title: str | None = None) -> Path:
-    """reports/<a>/canvas.csv: Canvas's gradebook import, matched on SIS Login ID = student id."""
+    """reports/<a>/canvas.csv: Canvas's gradebook import, matched on SIS Login ID = student id.
+
+    The score is nbgrader's total less the late penalty; two more columns say how late and
+    what that cost (Canvas offers to import them as columns of their own, or to skip them).
+    """
     store = GradeStore(course)
     try:
         gradebook = tables(store, assignment_id).gradebook
@@ -365,6 +433,8 @@ def write_canvas_csv(course: Course, assignment_id: str, *, title: str | None = 
             "SIS Login ID": gradebook["student"] if not gradebook.empty else [],
             "Section": "",
             column: gradebook["total"] if not gradebook.empty else [],
+            f"{column} days late": gradebook["days_late"] if not gradebook.empty else [],
+            f"{column} late penalty": gradebook["late_penalty"] if not gradebook.empty else [],
         }
     )
     out = course.reports_dir / assignment_id / "canvas.csv"
@@ -380,7 +450,12 @@ def write_course_report(course: Course) -> tuple[Path, list[Path]]:
     try:
         every = pd.DataFrame(store.item_rows(), columns=[*SCORE_COLUMNS, "position"])
         graded = sorted(set(every["assignment"]))
-        pages = [write_report(course, a, store=store) for a in graded]
+        pages = [write_report(course, a, store=store) for a in graded]  # penalties brought up to date
+        penalties = {
+            (a, student): sub.late_penalty
+            for a in graded
+            for student, sub in store.submissions(course.assignment(a)).items()
+        }
     finally:
         store.close()
     out = course.reports_dir / "gradebook.csv"
@@ -391,6 +466,8 @@ def write_course_report(course: Course) -> tuple[Path, list[Path]]:
     long = every.groupby(["assignment", "student"], as_index=False).agg(
         total=("score", "sum"), max_total=("max_score", "sum")
     )
+    keys = zip(long["assignment"], long["student"], strict=True)
+    long["total"] -= [penalties.get(key, 0.0) for key in keys]
     wide = long.pivot(index="student", columns="assignment", values="total").fillna(0.0)
     maxima = long.groupby("assignment")["max_total"].max()
     wide["total"] = wide[graded].sum(axis=1)

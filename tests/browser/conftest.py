@@ -13,7 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -161,4 +161,20 @@ def lab(tmp_path_factory: pytest.TempPathFactory, repo_course: Course) -> Iterat
     try:
         yield server
     finally:
+        stop_lab(process)
+
+
+@pytest.fixture
+def serve_lab(tmp_path: Path) -> Iterator[Callable[[Path], Lab]]:
+    """Start JupyterLab (with nbgrader's server extensions, formgrader among them) on a folder;
+    stopped at the end of the test."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def serve(root: Path) -> Lab:
+        server, process = start_lab(root, tmp_path / f"state{len(started)}")
+        started.append(process)
+        return server
+
+    yield serve
+    for process in started:
         stop_lab(process)

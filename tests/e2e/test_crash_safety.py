@@ -15,7 +15,7 @@ from autograder import batch
 from autograder.course import synth
 from autograder.course.layout import load_course
 from autograder.errors import UsageError
-from autograder.store.gradebook import grade_lock
+from autograder.store.lock import grade_lock
 
 pytestmark = pytest.mark.slow
 

@@ -134,9 +134,15 @@ def test_collect_then_grade_a_folder_of_downloads(course, submit, tmp_path):
     downloads = tmp_path / "downloads"
     downloads.mkdir()
     (downloads / "lovelaceada_1234_5678_ps4-softmax.ipynb").write_bytes(made.read_bytes())
-    out = run_cli(course.root, "collect", str(downloads), "ps4-softmax")
-    assert "imported 1 notebooks of ps4-softmax" in out.stdout
+    out = run_cli(course.root, "collect", str(downloads), "ps4-softmax", "--deadline", "2026-01-05T12:00+00:00")
+    assert "imported 1 notebooks of ps4-softmax" in out.stdout and "late: lovelaceada" in out.stdout
     assert (course.submitted_dir / "lovelaceada" / "ps4-softmax" / "ps4-softmax.ipynb").is_file()
+    # The file's time and the deadline are stored, so lateness shows in the report.
+    run_cli(course.root, "grade", "ps4-softmax", "--workers", "1", "--quiet")
+    run_cli(course.root, "report", "ps4-softmax")
+    (row,) = [r for r in read_csv(course.reports_dir / "ps4-softmax" / "gradebook.csv") if r["student"] == "lovelaceada"]
+    assert row["late"] == "True" and float(row["days_late"]) > 0 and row["submitted_at"]
+    assert float(row["late_penalty"]) == 0.0  # the course's policy is nbgrader's default: none
 
 
 def test_regrading_an_unchanged_class_is_a_no_op_unless_forced(course, submit):

@@ -23,8 +23,8 @@ from autograder.course import synth
 from autograder.course.layout import Course, load_course
 from autograder.errors import UsageError
 from autograder.models import GradeResult, ItemResult
-from autograder.store.gradebook import GradeStore, ensure_scripts_on_path
-from autograder.views import feedback
+from autograder.store.gradebook import GradeStore
+from autograder.views import autograded, feedback
 
 A = "ps4-softmax"
 MARKUP = "<script>alert(1)</script>"
@@ -65,7 +65,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory, released_template: Path) ->
     for student, cells in answers.items():
         synth.write_submission(course, A, student, synth.build_notebook(release_nb, cells))
     batch.grade(course, A, workers=2)
-    pages = feedback.write_feedback(course, A)  # autograded notebooks too
+    pages = feedback.write_feedback(course, A)  # grade wrote the autograded notebooks
     return GradedClass(course, tuple(answers), {p.parent.parent.name: p for p in pages})
 
 
@@ -203,7 +203,6 @@ def nbgrader_api(course: Course) -> Any:
     from nbgrader.apps import NbGraderAPI
     from traitlets.config.loader import PyFileConfigLoader
 
-    ensure_scripts_on_path()
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course.root)).load_config()
     config.CourseDirectory.root = str(course.root)
     config.CourseDirectory.db_url = course.db_url
@@ -231,13 +230,13 @@ def test_nbgrader_generate_feedback_works_on_our_gradebook_without_hidden_tests(
     # Control: the autograded notebook as nbgrader's autograde leaves it (hidden tests restored)
     # makes nbgrader's feedback show them. The check below would catch that.
     with monkeypatch.context() as m:
-        m.setattr(feedback, "strip_hidden_tests", lambda source: source)
-        feedback.autograded_notebook(course, A, student)
+        m.setattr(autograded, "strip_hidden_tests", lambda source: source)
+        write_autograded(course, student)
     result = api.generate_feedback(A, student)
     assert result["success"], result.get("error")
     assert any(line in page_text(nbgrader_page.read_text()) for line in hidden)
 
-    feedback.autograded_notebook(course, A, student)
+    write_autograded(course, student)
     result = api.generate_feedback(A, student)
     assert result["success"], result.get("error")
     text = page_text(nbgrader_page.read_text())
@@ -256,9 +255,21 @@ def test_nbgrader_generate_feedback_works_on_our_gradebook_without_hidden_tests(
     assert (course.feedback_dir / student / A / "feedback.html").is_file()
 
 
-def test_autograded_notebook_restores_tests_without_hidden_blocks_or_outputs(graded: GradedClass) -> None:
+def write_autograded(course: Course, student: str) -> Path:
+    store = GradeStore(course)
+    try:
+        rows = store.item_rows(A)
+    finally:
+        store.close()
+    (path,) = autograded.write_autograded(course, A, rows, students=[student])
+    return path
+
+
+def test_autograded_notebook_restores_tests_without_hidden_blocks_with_verdicts_as_outputs(
+    graded: GradedClass,
+) -> None:
     course = graded.course
-    path = feedback.autograded_notebook(course, A, "alice01")
+    path = write_autograded(course, "alice01")
     assert path == course.autograded_dir / "alice01" / A / f"{A}.ipynb"
     nb = nbformat.read(path, as_version=4)
     source = {
@@ -269,7 +280,19 @@ def test_autograded_notebook_restores_tests_without_hidden_blocks_or_outputs(gra
     test_cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_softmax")
     assert test_cell.source == feedback.strip_hidden_tests(source["test_softmax"].source)
     assert "HIDDEN" not in test_cell.source and test_cell.source.startswith("expect_close(softmax(")
-    assert all(c.get("outputs", []) == [] for c in nb.cells if c.cell_type == "code")
+    assert [o["text"] for o in test_cell.outputs] == ["softmax: 3 / 3 points. Passed: full marks.\n"]
+    graded_ids = set(course.assignment(A).grade_ids())
+    assert all(
+        c.outputs == []
+        for c in nb.cells
+        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade_id") not in graded_ids
+    )
+    # bobby02's wrong mse: the output names the misconception and says why, as formgrader shows it.
+    bob = nbformat.read(course.autograded_dir / "bobby02" / A / f"{A}.ipynb", as_version=4)
+    mse = next(c for c in bob.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_mse")
+    (output,) = mse.outputs
+    assert output["name"] == "stderr" and output["text"].startswith("mse: 0 / 2 points. Not right yet.\n")
+    assert "Hint: " in output["text"]
 
 
 # --- fast checks on crafted grades -------------------------------------------------------------

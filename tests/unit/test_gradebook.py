@@ -10,12 +10,15 @@ import shutil
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from autograder.course.late import LatePolicy
 from autograder.course.layout import AssignmentSpec, Course, load_course
 from autograder.errors import CourseError
 from autograder.models import CellResult, GradeResult, ItemResult
@@ -23,7 +26,6 @@ from autograder.store import gradebook, nbgrader_rows
 from autograder.store.gradebook import (
     GradeStore,
     cells_table,
-    ensure_scripts_on_path,
     items_table,
     runs_table,
 )
@@ -69,7 +71,6 @@ def nbgrader_book(course: Course) -> Iterator[Any]:
     """nbgrader's own Gradebook on the course database, opened afresh."""
     from nbgrader.api import Gradebook
 
-    ensure_scripts_on_path()
     gb = Gradebook(course.db_url, course_id=course.course_id)
     try:
         with warnings.catch_warnings():
@@ -182,11 +183,17 @@ def test_a_new_student_gets_the_rows_nbgrader_itself_would_create(course: Course
     ours = {k[1:]: v for k, v in view["grades"].items() if k[0] == "newcomer"}
     theirs = {k[1:]: v for k, v in view["grades"].items() if k[0] == "reference"}
     assert ours == theirs and len(ours) == len(spec.grade_ids())
-    for table in ("notebooks", "comments"):
-        rows = view[table]
-        assert {k[1:]: v for k, v in rows.items() if k[0] == "newcomer"} == {
-            k[1:]: v for k, v in rows.items() if k[0] == "reference"
-        }
+    notebooks = view["notebooks"]
+    assert {k[1:]: v for k, v in notebooks.items() if k[0] == "newcomer"} == {
+        k[1:]: v for k, v in notebooks.items() if k[0] == "reference"
+    }
+    # The same comment rows, with each answer cell's verdict as the auto comment a grader reads.
+    comments = view["comments"]
+    ours = {k[1:]: v for k, v in comments.items() if k[0] == "newcomer"}
+    assert set(ours) == {k[1:] for k in comments if k[0] == "reference"}
+    assert ours[A, "softmax"] == ("Passed: full marks.", None)
+    assert ours[A, "predict"] == ("predict: message", None)
+    assert ours[A, "answer_max_shift"] == ("Passed: full marks.", None)
     assert view["students"]["newcomer"] == view["students"]["reference"] == (None, None, None, None)
     assert view["submissions"]["newcomer"] == view["submissions"]["reference"]
     assert view["comments"]  # solution cells have comment rows, as nbgrader makes them
@@ -257,6 +264,11 @@ def test_the_journal_holds_items_cells_and_the_run_and_rerecord_replaces_them(
         "message": "softmax: message",
         "duration_s": 0.25,
         "failing_input": "",
+        # nbgrader's view of the same grade: no person has touched it
+        "auto_score": 1.0,
+        "manual_score": None,
+        "extra_credit": None,
+        "needs_manual_grade": False,
     }
     grade_ids = list(spec.grade_ids())
     cells = {r["grade_id"]: (r["nbgrader_score"], r["ok"], r["error"]) for r in view["cells"]}
@@ -306,6 +318,117 @@ def test_a_manual_score_still_wins_and_still_needs_review_after_a_regrade(
         assert (grade.auto_score, grade.manual_score, grade.score) == (2.0, 1.0, 1.0)
         assert grade.needs_manual_grade is True  # nbgrader autograde's rule: a grader looks again
     assert store.nbgrader_totals(A) == {"gil": spec.max_points - 1.0}
+
+
+def give_manual_score(course: Course, student: str, grade_id: str, score: float) -> None:
+    """What formgrader does when a grader saves a score."""
+    with nbgrader_book(course) as gb:
+        (name,) = [nb.name for nb in gb.find_assignment(A).notebooks]
+        grade = gb.find_grade(grade_id, name, A, student)
+        grade.manual_score = score
+        grade.needs_manual_grade = False
+        gb.db.commit()
+
+
+def test_item_rows_score_is_nbgraders_manual_score_where_a_grader_gave_one(
+    course: Course, store: GradeStore
+) -> None:
+    spec = course.assignment(A)
+    store.record_many([make_result(spec, "ivy", {"softmax": 0.0})], spec)
+    give_manual_score(course, "ivy", "test_softmax", 2.5)
+    rows = {r["item"]: r for r in store.item_rows(A)}
+    assert (rows["softmax"]["score"], rows["softmax"]["auto_score"], rows["softmax"]["manual_score"]) == (
+        2.5,
+        0.0,
+        2.5,
+    )
+    assert rows["mse"]["manual_score"] is None and rows["mse"]["score"] == rows["mse"]["auto_score"]
+    # A regrade keeps the grader's score, and nbgrader asks for another look.
+    store.record_many([make_result(spec, "ivy", {"softmax": 1.0})], spec)
+    rows = {r["item"]: r for r in store.item_rows(A)}
+    assert (rows["softmax"]["score"], rows["softmax"]["auto_score"]) == (2.5, 1.0)
+    assert rows["softmax"]["needs_manual_grade"] is True
+    assert sum(r["score"] for r in rows.values()) == pytest.approx(store.nbgrader_totals(A)["ivy"])
+
+
+def test_timestamps_are_stored_as_nbgrader_stores_them_and_a_regrade_updates_them(
+    course: Course, store: GradeStore
+) -> None:
+    spec = course.assignment(A)
+    first = datetime(2026, 12, 1, 9, 30)
+    store.record_many([make_result(spec, "jo")], spec, timestamps={"jo": first})
+    assert nbgrader_view(course)["submissions"]["jo"] == (first, None)
+    later = datetime(2026, 12, 2, 9, 30)
+    store.record_many([make_result(spec, "jo")], spec, timestamps={"jo": later})
+    assert nbgrader_view(course)["submissions"]["jo"] == (later, None)
+
+
+def test_late_penalties_follow_the_policy_nbgraders_due_date_and_extensions(
+    course: Course, store: GradeStore
+) -> None:
+    spec = replace(course.assignment(A), late=LatePolicy(method="per_day", per_day_percent=10, max_percent=30))
+    due = datetime(2026, 12, 1, 12, 0)
+    with nbgrader_book(course) as gb:
+        gb.update_or_create_assignment(A, duedate=due)
+    stamps = {
+        "ontime": due - timedelta(minutes=5),
+        "day": due + timedelta(hours=3),  # a started day: 10 % of 18 points
+        "week": due + timedelta(days=7),  # capped at 30 %
+        "ext": due + timedelta(days=2),  # two days' extension: on time
+        "none": None,  # no timestamp.txt: never late
+    }
+    store.record_many([make_result(spec, s) for s in stamps], spec, timestamps=stamps)
+    with nbgrader_book(course) as gb:
+        gb.grant_extension(A, "ext", days=2)
+    assert store.apply_late_penalties(spec) == 2
+    assert store.apply_late_penalties(spec) == 0  # nothing changed since
+    subs = store.submissions(spec)
+    assert {s: (r.is_late, r.late_penalty) for s, r in subs.items()} == {
+        "ontime": (False, 0.0),
+        "day": (True, pytest.approx(1.8)),
+        "week": (True, pytest.approx(5.4)),
+        "ext": (False, 0.0),
+        "none": (False, 0.0),
+    }
+    assert subs["day"].seconds_late == 3 * 3600 and subs["day"].due == due
+    assert subs["ext"].due == due + timedelta(days=2)
+    with nbgrader_book(course) as gb:  # nbgrader's own totals (what `nbgrader export` prints) agree
+        for d in gb.submission_dicts(A):
+            late = gb.find_submission(A, d["student"])
+            assert late.late_submission_penalty == pytest.approx(subs[d["student"]].late_penalty)
+            assert late.score - late.late_submission_penalty == pytest.approx(subs[d["student"]].score)
+
+
+def test_zero_policy_takes_a_manual_score_given_after_grading_too(course: Course, store: GradeStore) -> None:
+    spec = replace(course.assignment(A), late=LatePolicy(method="zero", due=datetime(2026, 12, 1)))
+    store.record_many(
+        [make_result(spec, "kim", {"softmax": 0.0})], spec, timestamps={"kim": datetime(2026, 12, 3)}
+    )
+    store.apply_late_penalties(spec)
+    assert store.submissions(spec)["kim"].score == 0.0
+    give_manual_score(course, "kim", "test_softmax", 3.0)
+    store.apply_late_penalties(spec)
+    kim = store.submissions(spec)["kim"]
+    assert (kim.raw_score, kim.late_penalty, kim.score) == (spec.max_points, spec.max_points, 0.0)
+    with nbgrader_book(course) as gb:  # the due date from assignment.toml is nbgrader's too
+        assert gb.find_assignment(A).duedate == datetime(2026, 12, 1)
+
+
+def test_a_new_gradebook_is_stamped_with_nbgraders_alembic_head_without_the_alembic_command(
+    tmp_path: Path, course: Course, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nbgrader.api import get_alembic_version
+
+    nbgrader_head = get_alembic_version()  # nbgrader's way: the `alembic` command (on PATH here)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    fresh = replace(course, db_url=f"sqlite:///{tmp_path / 'fresh.db'}")
+    GradeStore(fresh).close()
+    engine = sa.create_engine(fresh.db_url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == nbgrader_head
+    engine.dispose()
+    with nbgrader_book(fresh) as gb:  # nbgrader opens it as one of its own
+        assert gb.assignments == []
 
 
 def test_a_grade_row_missing_from_an_existing_submission_is_made_again(
