@@ -12,7 +12,12 @@ reported back so the judge can say once per batch what was not isolated:
 3. a scratch working dir holding only the submission (in namespaces: a size-limited tmpfs
    filled with a copy, so whatever the worker writes vanishes with it), a scrubbed environment;
 4. resource limits: CPU seconds, address space, file size, open files, processes, no core;
-5. as root: drop to a per-worker unprivileged uid with no groups.
+5. as root: drop to a per-worker unprivileged uid with no groups;
+6. the layers that need no privilege, wherever the kernel has them: Landlock (`landlock`: read
+   only the interpreter and the package but its judge side, write only the scratch, no TCP,
+   signals and abstract sockets scoped to the worker) and a seccomp filter (`seccomp`: no
+   sockets but AF_UNIX, no ptrace, namespaces, mounts, keyrings, eBPF...). These are what
+   hold as a normal user, with or without user namespaces (see `layers`).
 
 The mounts that are the same for every worker of a judge (the hidden course paths, the
 interpreter exposed under a private home) can be made once, by the zygote as root, in a mount
@@ -23,6 +28,7 @@ costs far less than mounting them again in every fork.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import resource
 import shutil
@@ -31,6 +37,8 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from autograder.sandbox import landlock, seccomp
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWIPC = 0x08000000
@@ -72,6 +80,8 @@ class JailSpec:
     namespaces: bool = True
     drop_privileges: bool = True
     expose: tuple[str, ...] = ()  # the interpreter's directories (see interpreter_paths)
+    landlock: bool = True  # where the kernel has it
+    seccomp: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -109,6 +119,8 @@ class Isolation:
     namespaces: bool = False
     hidden: int = 0
     uid: int = -1
+    landlock: int = 0  # the Landlock ABI applied, 0 if none
+    seccomp: bool = False
     notes: list[str] = field(default_factory=list)
 
 
@@ -371,4 +383,40 @@ def confine(spec: JailSpec, shared: Shared = Shared()) -> Isolation:
         os.setuid(spec.uid)
     iso.uid = os.getuid()
     _set_limits(spec, was_root=was_root)
+    if spec.landlock:
+        try:
+            iso.landlock = landlock.restrict(
+                readable_paths(), [spec.scratch], except_=(*spec.hide, _judge_dir())
+            ).abi
+        except OSError as exc:
+            iso.notes.append(f"no Landlock ({exc.strerror}): files, signals and TCP rest on the other layers")
+    if spec.seccomp:
+        try:
+            seccomp.install()
+            iso.seccomp = True
+        except OSError as exc:
+            iso.notes.append(f"no seccomp filter ({exc.strerror})")
     return iso
+
+
+def _judge_dir() -> str:
+    """The package's judge side, never readable by a worker (as `process.trusted_dir`)."""
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "judge")
+
+
+@functools.lru_cache(maxsize=1)
+def readable_paths() -> tuple[str, ...]:
+    """What a worker may read: the interpreter's own directories, the package (its judge side
+    is excepted by the caller), and the system files `landlock.SYSTEM_READ` lists.
+
+    The import path is not taken whole: run from a checkout it holds the repository, and so
+    a course of its own; only the package is needed from there.
+    """
+    import site
+    import sysconfig
+
+    dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
+    dirs.update(p for k, p in sysconfig.get_paths().items() if p and k not in ("scripts", "data"))
+    dirs.update(site.getsitepackages())
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    return tuple(sorted({*dirs, package, *landlock.SYSTEM_READ}))
