@@ -94,6 +94,7 @@ class Bank:
     mode: str
     course: Course
     returncode: int
+    command: str
     console: str
     rows: dict[tuple[str, str], dict[str, str]]
     runs: dict[str, tuple[str, str]]  # student -> the submission's status and message
@@ -388,6 +389,7 @@ def bank(
             mode=mode,
             course=course,
             returncode=done.returncode,
+            command=" ".join(command),
             console=done.stdout + done.stderr,
             rows=rows,
             runs=runs,
@@ -430,7 +432,7 @@ def _leaks(bank: Bank, text: str) -> list[str]:
 
 def test_the_batch_finished_with_a_row_for_every_item_of_every_student(bank):
     students = {*CONTROLS, *(a.id for a in ACTIVE)}
-    assert bank.returncode == 0, bank.console[-2000:]
+    assert bank.returncode == 0, bank.command + "\n" + bank.console[-2000:]
     assert f"graded {len(students)} submissions of {A}" in bank.console
     assert {s for s, _ in bank.rows} == students
     assert len(bank.rows) == len(students) * len(bank.points)
