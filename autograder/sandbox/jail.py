@@ -372,7 +372,10 @@ def confine(spec: JailSpec, shared: Shared = Shared()) -> Isolation:
         try:
             _enter_namespaces(_libc(), spec, iso, shared)
         except OSError as exc:
-            iso.notes.append(f"no namespaces ({exc.strerror}): network and course files not hidden")
+            iso.notes.append(
+                f"no namespaces ({exc.strerror}): no mount covers, private /tmp or scratch tmpfs; "
+                "the network and the course rest on Landlock and seccomp"
+            )
     os.chdir(spec.scratch)
     os.environ.clear()
     os.environ.update(scrubbed_environment(spec.scratch))
