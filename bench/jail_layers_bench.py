@@ -73,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             pairs = [(full, with_layers), (bare, without)]
             for spec, out in pairs if i % 2 else pairs[::-1]:
                 out.append(spawn_close(zygote, spec))
+        readable_paths()  # computed once, as the zygote does before its first fork
         inside = [layers_in_child(str(scratch)) for _ in range(args.n)]
     a, b = statistics.median(with_layers), statistics.median(without)
     ll = statistics.median(x for x, _ in inside)
