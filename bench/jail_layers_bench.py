@@ -22,8 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from autograder.sandbox import landlock, seccomp
-from autograder.sandbox.jail import readable_paths
-from autograder.sandbox.process import Zygote, jail_spec, trusted_dir
+from autograder.sandbox.jail import PER_WORKER_READ, plan_readable
+from autograder.sandbox.process import Zygote, jail_spec
 
 
 def spawn_close(zygote: Zygote, spec: object) -> float:
@@ -32,13 +32,14 @@ def spawn_close(zygote: Zygote, spec: object) -> float:
     return time.perf_counter() - start
 
 
-def layers_in_child(scratch: str) -> tuple[float, float]:
-    """Seconds for `landlock.restrict` and `seccomp.install` in a fresh fork of this process."""
+def layers_in_child(scratch: str, planned: tuple[str, ...], except_: Sequence[str]) -> tuple[float, float]:
+    """Seconds for `landlock.restrict` and `seccomp.install` in a fresh fork of this process,
+    the read list planned ahead as the zygote plans it."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
         t0 = time.perf_counter()
-        landlock.restrict(readable_paths(), [scratch], except_=[str(trusted_dir())])
+        landlock.restrict(PER_WORKER_READ, [scratch], except_=except_, planned=planned)
         t1 = time.perf_counter()
         seccomp.install()
         t2 = time.perf_counter()
@@ -64,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         scratch.mkdir()
         full = jail_spec(scratch, hide=[], serial=1)
         bare = dataclasses.replace(full, landlock=False, seccomp=False)
+        zygote.share(full.hide)  # as every judge does: the zygote plans the read list (and mounts, as root)
         zygote.wait_ready()
         spawn_close(zygote, full)  # warm both paths once
         spawn_close(zygote, bare)
@@ -73,8 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             pairs = [(full, with_layers), (bare, without)]
             for spec, out in pairs if i % 2 else pairs[::-1]:
                 out.append(spawn_close(zygote, spec))
-        readable_paths()  # computed once, as the zygote does before its first fork
-        inside = [layers_in_child(str(scratch)) for _ in range(args.n)]
+        planned, except_ = plan_readable(full.hide)  # once, as the zygote does when it shares its mounts
+        inside = [layers_in_child(str(scratch), planned, sorted(except_)) for _ in range(args.n)]
     a, b = statistics.median(with_layers), statistics.median(without)
     ll = statistics.median(x for x, _ in inside)
     sc = statistics.median(y for _, y in inside)

@@ -110,6 +110,18 @@ class Shared:
     hidden: frozenset[str] = frozenset()  # paths already hidden in the zygote's mount namespace
     exposed: bool = False  # the interpreter is reachable from a private home already
     network: bool = False  # in a network namespace of its own, where no interface is up
+    #: What every worker may read (`landlock.plan` of `readable_paths` less `planned_for`), planned
+    #: once; a worker that hides more than `planned_for` plans its own.
+    readable: tuple[str, ...] = ()
+    planned_for: frozenset[str] = frozenset()
+
+
+def plan_readable(hide: Sequence[str]) -> tuple[tuple[str, ...], frozenset[str]]:
+    """Plan, once in the zygote, what its workers may read: `readable_paths` without `hide` and
+    the judge side. /proc/self is left to each worker (it names the process that resolves it)."""
+    except_ = (*hide, _judge_dir())
+    paths = [p for p in readable_paths() if p not in PER_WORKER_READ]
+    return tuple(landlock.plan(paths, except_)), frozenset(except_)
 
 
 @dataclass
@@ -387,10 +399,13 @@ def confine(spec: JailSpec, shared: Shared = Shared()) -> Isolation:
     iso.uid = os.getuid()
     _set_limits(spec, was_root=was_root)
     if spec.landlock:
+        except_ = (*spec.hide, _judge_dir())
+        if shared.readable and shared.planned_for.issuperset(except_):
+            read, planned = list(PER_WORKER_READ), shared.readable
+        else:
+            read, planned = list(readable_paths()), ()
         try:
-            iso.landlock = landlock.restrict(
-                readable_paths(), [spec.scratch], except_=(*spec.hide, _judge_dir())
-            ).abi
+            iso.landlock = landlock.restrict(read, [spec.scratch], except_=except_, planned=planned).abi
         except OSError as exc:
             iso.notes.append(f"no Landlock ({exc.strerror}): files, signals and TCP rest on the other layers")
     if spec.seccomp:
@@ -405,6 +420,10 @@ def confine(spec: JailSpec, shared: Shared = Shared()) -> Isolation:
 def _judge_dir() -> str:
     """The package's judge side, never readable by a worker (as `process.trusted_dir`)."""
     return os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "judge")
+
+
+#: Read rules that name the worker itself, planned in each worker.
+PER_WORKER_READ = ("/proc/self",)
 
 
 @functools.lru_cache(maxsize=1)

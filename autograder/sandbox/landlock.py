@@ -174,9 +174,12 @@ def plan(allow: Iterable[str], except_: Sequence[str]) -> list[str]:
     return sorted(set(out))
 
 
-def restrict(read: Iterable[str], write: Iterable[str], *, except_: Sequence[str] = ()) -> Applied:
+def restrict(
+    read: Iterable[str], write: Iterable[str], *, except_: Sequence[str] = (), planned: Sequence[str] = ()
+) -> Applied:
     """Restrict this process (and all it forks) to reading `read` and writing `write`, with
     whatever of `except_` lies below them left out; no execve, no TCP, scoped signals.
+    `planned` is more to read, already `plan`ned (by the zygote, once for all its forks).
 
     OSError if the kernel has no Landlock or refuses the ruleset; the process is then as it was.
     """
@@ -198,7 +201,8 @@ def restrict(read: Iterable[str], write: Iterable[str], *, except_: Sequence[str
         raise OSError(err, f"landlock_create_ruleset: {os.strerror(err)}")
     rules = 0
     try:
-        for paths, rights in ((plan(write, except_), WRITE), (plan(read, except_), READ)):
+        read_paths = sorted({*plan(read, except_), *planned})
+        for paths, rights in ((plan(write, except_), WRITE), (read_paths, READ)):
             for path in paths:
                 rules += _add_rule(libc, ruleset, path, rights & fs)
         if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:

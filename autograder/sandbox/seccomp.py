@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import os
 import platform
 import struct
@@ -198,6 +199,12 @@ def program(machine: str, profile: str = WORKER) -> list[Insn]:
     return out
 
 
+@functools.lru_cache(maxsize=4)
+def compiled(machine: str, profile: str = WORKER) -> bytes:
+    """The filter as the kernel takes it; built once (the zygote builds it for all its forks)."""
+    return b"".join(insn.pack() for insn in program(machine, profile))
+
+
 def install(profile: str = WORKER) -> int:
     """Set no_new_privs and install the filter of `profile` on this process; its length.
 
@@ -207,7 +214,7 @@ def install(profile: str = WORKER) -> int:
     machine = arch()
     if machine is None:
         raise OSError(errno.ENOSYS, f"no seccomp filter for {platform.machine()}")
-    code = b"".join(insn.pack() for insn in program(machine, profile))
+    code = compiled(machine, profile)
     buf = ctypes.create_string_buffer(code, len(code))
     prog = _SockFprog(len(code) // 8, ctypes.cast(buf, ctypes.c_void_p))
     libc = ctypes.CDLL(None, use_errno=True)

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.sandbox import lifetime, protocol
+from autograder.sandbox import lifetime, protocol, seccomp
 from autograder.sandbox.activations import BY_NAME
 from autograder.sandbox.jail import (
     JailSpec,
@@ -36,6 +36,7 @@ from autograder.sandbox.jail import (
     confine,
     confine_shared,
     interpreter_paths,
+    plan_readable,
     readable_paths,
 )
 from autograder.sandbox.lifetime import die_with_parent
@@ -370,7 +371,9 @@ def zygote(control: socket.socket) -> None:
     die_with_parent()
     _warm_up()
     expose = tuple(interpreter_paths())
-    readable_paths()  # once, for every worker's Landlock rules
+    readable_paths()  # once, for every worker's Landlock rules and seccomp filter
+    if seccomp.arch() is not None:
+        seccomp.compiled(str(seccomp.arch()))
     shared: Shared | None = None
     control.send(json.dumps({"ev": "zygote-ready", "pid": os.getpid(), "subreaper": subreaper}).encode())
     try:
@@ -395,7 +398,10 @@ def zygote(control: socket.socket) -> None:
                 continue
             if "share" in request:
                 if shared is None:  # once: a second namespace would nest inside the first
-                    shared = confine_shared([str(p) for p in request["share"]], expose)
+                    hide = [str(p) for p in request["share"]]
+                    shared = confine_shared(hide, expose)
+                    readable, planned_for = plan_readable(hide)  # as the workers will see the files
+                    shared = dataclasses.replace(shared, readable=readable, planned_for=planned_for)
                 continue
             if not fds:
                 continue

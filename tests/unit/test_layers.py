@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from autograder.sandbox import landlock, layers, lifetime, seccomp
+from autograder.sandbox import jail, landlock, layers, lifetime, seccomp
 
 LANDLOCK = landlock.abi_version()
 needs_landlock = pytest.mark.skipif(LANDLOCK < 6, reason="needs Landlock ABI >= 6 (this kernel's is lower)")
@@ -287,3 +287,15 @@ def test_probing_this_machine_finds_what_its_kernel_offers():
     assert found.root == (os.geteuid() == 0)
     assert found.subreaper
     assert found.describe().startswith("isolation: ")
+
+
+def test_the_zygote_plans_the_read_list_once_without_the_judge_side_or_its_own_proc_entry(tmp_path):
+    hidden = tmp_path / "course"
+    planned, planned_for = jail.plan_readable([str(hidden)])
+    judge = jail._judge_dir()
+    package = os.path.dirname(judge)
+    assert not [p for p in planned if p == judge or p.startswith(judge + "/")]
+    assert package not in planned  # split around the judge side...
+    assert os.path.join(package, "sandbox") in planned  # ...into its other entries
+    assert not [p for p in planned if p.startswith("/proc/") and p.split("/")[2].isdigit()]
+    assert planned_for == {str(hidden), judge}
