@@ -30,6 +30,7 @@ from autograder.course.timestamps import read_timestamp
 from autograder.errors import CourseError, UsageError
 from autograder.models import GradeResult
 from autograder.pool import JudgeJob, LocalPool, jailed, run_dask
+from autograder.sandbox import layers
 from autograder.sandbox.jail import Limits
 from autograder.sandbox.session import Launcher
 from autograder.store import scores
@@ -50,6 +51,7 @@ class BatchSummary:
     skipped: int = 0
     errors: int = 0
     seconds: float = 0.0
+    isolation: str = ""  # the layers in force (`layers.Layers.describe`)
     scores_csv: Path | None = None
     results: list[GradeResult] = field(default_factory=list)
 
@@ -182,6 +184,23 @@ class _Recorder:
         self.since = time.monotonic()
 
 
+def check_isolation(isolation: str) -> str:
+    """Probe the jail's layers and log them (the batch's first line, shown by default);
+    UsageError if `isolation` is "strict" and a layer is missing. Returns the line."""
+    if isolation not in ("best", "strict"):
+        raise UsageError(f"--isolation must be best or strict, not {isolation!r}.")
+    found = layers.probe()
+    line = found.describe()
+    if isolation == "strict" and not found.full():
+        raise UsageError(
+            f"--isolation strict: this machine lacks {', '.join(found.missing())}; "
+            "grade without --isolation strict to accept that (see `autograder doctor`)."
+        )
+    # At warning level, shown by default: the first line of every batch says what holds.
+    log.warning("%s", line)
+    return line
+
+
 def grade(
     course: Course,
     assignment_id: str,
@@ -194,16 +213,19 @@ def grade(
     limits: Limits | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     launcher: Callable[[Limits], Launcher] = jailed,
+    isolation: str = "best",
 ) -> BatchSummary:
     """Grade every (or each named) submission of `assignment_id` and record it.
 
     `launcher` starts the student sessions (the jail; tests pass an in-process fake).
+    `isolation` "best" grades with whatever layers of the jail this machine offers and logs
+    which guarantees do not hold; "strict" refuses to grade without all of them.
     """
     spec = course.assignment(assignment_id)
     workers = workers or os.cpu_count() or 1
     if workers < 1:
         raise UsageError(f"--workers must be at least 1, not {workers}.")
-    summary = BatchSummary(assignment_id)
+    summary = BatchSummary(assignment_id, isolation=check_isolation(isolation))
     start = time.monotonic()
     with grade_lock(course):
         found = course.submissions(assignment_id, students)

@@ -125,6 +125,13 @@ class _ProgressLine:
     type=click.Choice(["numpy", "torch", "cupy", "auto"]),
     help="Where the references run.",
 )
+@click.option(
+    "--isolation",
+    type=click.Choice(["best", "strict"]),
+    default="best",
+    show_default=True,
+    help="strict: refuse to grade unless every layer of the jail is in force (see `autograder doctor`).",
+)
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.pass_context
 def grade_cmd(
@@ -135,6 +142,7 @@ def grade_cmd(
     force: bool,
     scheduler: str | None,
     backend: str,
+    isolation: str,
     quiet: bool,
 ) -> None:
     """Grade every submission of ASSIGNMENT and record the scores."""
@@ -150,6 +158,7 @@ def grade_cmd(
             scheduler=scheduler,
             backend=backend,
             on_progress=_ProgressLine(quiet),
+            isolation=isolation,
         )
     except KeyboardInterrupt:
         _interrupted(f"autograder grade {assignment}")

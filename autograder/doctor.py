@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.judge.reference.backend import available_backends
+from autograder.sandbox import layers
 from autograder.sandbox.jail import Limits
 from autograder.sandbox.process import StudentProcess, Zygote, jail_spec
 
@@ -114,6 +115,17 @@ def jail() -> list[Finding]:
             ok=bool(iso.get("namespaces")),
         )
     )
+    applied = [
+        f"Landlock ABI {iso['landlock']}" if iso.get("landlock") else "",
+        "seccomp" if iso.get("seccomp") else "",
+    ]
+    out.append(
+        Finding(
+            "a worker applied",
+            ", ".join(a for a in applied if a) or "neither Landlock nor seccomp",
+            ok=bool(iso.get("landlock")) and bool(iso.get("seccomp")),
+        )
+    )
     out.append(
         Finding("network from a worker", f"blocked ({net})" if net != "open" else "OPEN", ok=net != "open")
     )
@@ -126,6 +138,32 @@ def jail() -> list[Finding]:
     return out
 
 
+def isolation() -> list[Finding]:
+    """The jail's layers this machine offers, and each guarantee that does not hold without
+    the ones it lacks (what `grade --isolation strict` refuses to grade without)."""
+    found = layers.probe()
+    have = set(found.names())
+    out = []
+    for name in layers.FULL:
+        value = "in force" if name in have else "MISSING"
+        if name == "landlock" and found.landlock_abi:
+            value = f"in force (ABI {found.landlock_abi})"
+        out.append(Finding(f"layer {name}", value, ok=name in have))
+    out.append(Finding("layer uid-drop", "in force (as root)" if found.root else "no (not root)"))
+    out.append(
+        Finding(
+            "layer cgroup v2",
+            f"delegated at {found.cgroup} (not used yet)" if found.cgroup else "none delegated",
+        )
+    )
+    lost = found.lost()
+    for what in lost:
+        out.append(Finding("NOT guaranteed", what, ok=False))
+    if not lost:
+        out.append(Finding("guarantees", "every guarantee of the security model holds here"))
+    return out
+
+
 def diagnose() -> list[Finding]:
     """Everything the doctor checks, in the order it prints."""
-    return [*versions(), *backends(), *jail()]
+    return [*versions(), *backends(), *isolation(), *jail()]

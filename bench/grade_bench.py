@@ -6,6 +6,12 @@
     ./dev bench --repeat 3           # the README's figures: the best of three runs of each
     ./dev bench --hangs              # 5 % of the notebooks hang, against none (bench/hang_bench.py)
     ./dev bench --demo               # time `autograder demo` (bench/hang_bench.py)
+    ./dev bench --modes user-no-userns --n 10 --skip-nbgrader   # one isolation mode, quickly
+
+Isolation modes (`--modes`): the same batch graded as root, as a normal user, and as a normal
+user without user namespaces (a seccomp filter refuses them, as in a Docker pod), each through
+tests/hostile/launch.py as the hostile bank does; per mode, the overhead per submission beyond
+the student code and the speed against nbgrader.
 
 Each grader works on its own copy of one released course with the same N submissions, so
 neither sees the other's gradebook writes. Prints a table and writes it to bench/out/results.md.
@@ -31,6 +37,7 @@ import synthclass
 from synthclass import ASSIGNMENT
 
 from autograder.course.layout import Course
+from autograder.sandbox.jail import interpreter_paths
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "bench" / "out"
@@ -39,6 +46,12 @@ OUT = REPO / "bench" / "out"
 SPEED_TARGET = 20.0  # x nbgrader autograde's throughput, all cores
 OVERHEAD_TARGET_MS = 50.0  # per submission, beyond the student code's own run time
 EFFICIENCY_TARGET = 0.8  # speedup / workers at the core count ("close to linear")
+MODE_OVERHEAD_TARGET_MS = 40.0  # per submission beyond the student code, in every isolation mode
+MODE_SPEED_TARGET = 30.0  # x nbgrader autograde, as a normal user
+MODES = ("root", "user", "user-no-userns")
+LAUNCH = REPO / "tests" / "hostile" / "launch.py"
+#: The normal user of the user modes when the bench runs as root (outside the bank's 60000-64999).
+BENCH_UID = 65_100
 MEMORY_FLAT = 0.15  # peak at N within 15% of the peak at N/2 ("not with submissions")
 MiB = 1 << 20
 
@@ -60,6 +73,10 @@ class Results:
     compared: int = 0
     disagreements: list[str] = field(default_factory=list)
     load: tuple[float, float] = (0.0, 0.0)
+    #: mode -> (wall at the most workers on N, at --workers 1 on N, at --workers 1 on one)
+    modes: dict[str, tuple[probe.CommandRun, probe.CommandRun, probe.CommandRun]] = field(
+        default_factory=dict
+    )
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -80,12 +97,23 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="time each autograder run and the student code this often; keep the best",
     )
     p.add_argument("--profile", action="store_true", help="cProfile one in-process judge -> out/profile.txt")
+    p.add_argument(
+        "--modes",
+        default=",".join(MODES if os.geteuid() == 0 else MODES[1:]),
+        help="isolation modes to time (root needs root) [root,user,user-no-userns]; '' for none",
+    )
     p.add_argument("--seed", type=int, default=4, help="the synthetic class's seed [4]")
     p.add_argument("--keep", action="store_true", help="keep the scratch course copies (printed)")
     args = p.parse_args(argv)
     args.workers = sorted({int(w) for w in args.workers_list.split(",") if w.strip()})
     if args.n < 2 or not args.workers or min(args.workers) < 1:
         p.error("--n must be at least 2 and every worker count at least 1")
+    args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    unknown = [m for m in args.modes if m not in MODES]
+    if unknown:
+        p.error(f"--modes: no mode {', '.join(unknown)} (choose from {', '.join(MODES)})")
+    if "root" in args.modes and os.geteuid() != 0:
+        p.error("--modes root needs root; leave it out")
     return args
 
 
@@ -107,24 +135,62 @@ def run_nbgrader(course: Course) -> probe.CommandRun:
     )
 
 
-def run_autograder(course: Course, workers: int, tag: str, repeat: int = 1) -> probe.CommandRun:
-    """`autograder grade --force --workers W`; the fastest of `repeat` runs."""
+def run_autograder(
+    course: Course, workers: int, tag: str, repeat: int = 1, mode: str = ""
+) -> probe.CommandRun:
+    """`autograder grade --force --workers W`; the fastest of `repeat` runs; in isolation
+    `mode` if one is named (see `in_mode`)."""
     argv = [
         str(Path(sys.executable).parent / "autograder"),
         *("--course", str(course.root), "grade", ASSIGNMENT, "--force", "--quiet"),
         *("--workers", str(workers)),
     ]
+    env = command_env()
+    if mode:
+        argv = in_mode(mode, argv, course)
+        env["HOME"] = str(course.root.parent / "home")
+        env["USER"] = "bench"
     runs = [
         probe.run_command(
-            f"autograder grade --workers {workers}",
+            f"autograder grade --workers {workers}" + (f" ({mode})" if mode else ""),
             argv,
             cwd=course.root,
-            env=command_env(),
+            env=env,
             log=OUT / "logs" / f"autograder-{tag}-w{workers}.log",
         )
         for _ in range(max(1, repeat))
     ]
     return min(runs, key=lambda r: r.wall_s)
+
+
+def in_mode(mode: str, argv: list[str], course: Course) -> list[str]:
+    """`argv` run in isolation `mode`: as is for root; through the hostile bank's launcher,
+    as `BENCH_UID` where we are root (as ourselves otherwise), for the user modes."""
+    if mode == "root":
+        if os.geteuid() != 0:
+            raise SystemExit("bench: the root mode needs root (leave it out of --modes)")
+        return argv
+    launch = [sys.executable, str(LAUNCH)]
+    if os.geteuid() == 0:
+        launch += ["--uid", str(BENCH_UID)]
+        for path in [*interpreter_paths(), str(course.root), str(course.root.parent / "home")]:
+            launch += ["--expose", path]
+    if mode == "user-no-userns":
+        launch.append("--no-userns")
+    return [*launch, "--", *argv]
+
+
+def mode_course(template: Path, dest: Path, mode: str, keep: set[str] | None = None) -> Course:
+    """A copy of the batch for `mode`, owned by the user that grades it, with a home beside it."""
+    course = synthclass.clone(template, dest / "course", keep=keep)
+    home = dest / "home"
+    home.mkdir()
+    if mode != "root" and os.geteuid() == 0:
+        for top in (dest, course.root, home):
+            os.chown(top, BENCH_UID, BENCH_UID)
+        for path in [*course.root.rglob("*"), *home.rglob("*")]:
+            os.chown(path, BENCH_UID, BENCH_UID, follow_symlinks=False)
+    return course
 
 
 def nbgrader_cell_scores(course: Course) -> dict[tuple[str, str], float]:
@@ -196,6 +262,18 @@ def measure(args: argparse.Namespace, scratch: Path) -> Results:
     one = synthclass.clone(template.root, scratch / "one", keep={results.startup_student})
     say("autograder grade --workers 1 on one submission (fixed start-up)")
     results.startup = run_autograder(one, 1, "one", args.repeat)
+    top = max(args.workers)
+    for mode in args.modes:
+        say(f"isolation mode {mode}: --workers {top} and 1 on N, --workers 1 on one")
+        course = mode_course(template.root, scratch / f"mode-{mode}", mode)
+        one_course = mode_course(
+            template.root, scratch / f"mode-{mode}-one", mode, keep={results.startup_student}
+        )
+        results.modes[mode] = (
+            run_autograder(course, top, f"{mode}-n", args.repeat, mode),
+            run_autograder(course, 1, f"{mode}-n1", args.repeat, mode),
+            run_autograder(one_course, 1, f"{mode}-one", args.repeat, mode),
+        )
     say("one judge in this process, timing the student code" + (" (and profiling)" if args.profile else ""))
     # As the commands above keep their fastest run, the student code keeps its fastest: the
     # overhead is then the difference of two best cases, not a best case less a noisy one.
@@ -288,6 +366,37 @@ def overhead_rows(r: Results) -> list[str]:
     return rows
 
 
+def mode_rows(r: Results) -> list[str]:
+    """Overhead and speed in each isolation mode (root, a normal user, one without userns)."""
+    if not r.modes:
+        return ["isolation modes: none timed (--modes '')"]
+    t = r.times
+    rows = [
+        "isolation modes: overhead = ((wall N - wall 1) - (student N - student 1)) / (N - 1) at --workers 1;",
+        "  speed = nbgrader wall / wall at the most workers",
+        f"  {'mode':16} {'wall N s':>9} {'overhead ms':>12}  {'speed x':>8}  exit",
+    ]
+    for mode, (top, n1, one) in r.modes.items():
+        overhead = float("nan")
+        if t is not None and t.student_s and r.n > 1:
+            total = sum(t.student_s.values())
+            first = t.student_s.get(r.startup_student, 0.0)
+            overhead = 1000 * ((n1.wall_s - one.wall_s) - (total - first)) / (r.n - 1)
+        speed = r.nbgrader.wall_s / top.wall_s if r.nbgrader else float("nan")
+        speed_ok = (
+            ""
+            if mode == "root" or not r.nbgrader
+            else f" [>= {MODE_SPEED_TARGET:g}x: {verdict(speed >= MODE_SPEED_TARGET)}]"
+        )
+        code = max(top.returncode, n1.returncode, one.returncode)
+        overhead_ok = verdict(overhead <= MODE_OVERHEAD_TARGET_MS)
+        rows.append(
+            f"  {mode:16} {top.wall_s:9.1f} {overhead:12.1f}  {speed:8.1f}  {code}"
+            f"   [overhead <= {MODE_OVERHEAD_TARGET_MS:g} ms: {overhead_ok}]{speed_ok}"
+        )
+    return rows
+
+
 def kind_rows(r: Results, t: probe.StudentTimes) -> list[str]:
     """Median student time and judge overhead for each kind of submission."""
     by_kind: dict[str, list[str]] = {}
@@ -354,7 +463,7 @@ def render(r: Results) -> str:
             f"WARNING: this machine was busy (load average up to {max(r.load):.1f} on {r.cores} cores): "
             "wall times are inflated and noisy; run again on an idle machine to quote them.",
         )
-    blocks = [grader_rows(r), speed_rows(r), overhead_rows(r), scaling_rows(r), memory_rows(r)]
+    blocks = [grader_rows(r), speed_rows(r), overhead_rows(r), mode_rows(r), scaling_rows(r), memory_rows(r)]
     return "\n".join(head + [line for b in blocks for line in [*b, ""]]).rstrip() + "\n"
 
 
@@ -391,6 +500,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_outputs(text, results.times)
     say(f"wrote {OUT / 'results.md'}")
     runs = [results.nbgrader, results.startup, *results.scaling.values(), *results.half.values()]
+    runs += [run for three in results.modes.values() for run in three]
     return 1 if any(run is not None and run.returncode != 0 for run in runs) else 0
 
 

@@ -12,7 +12,12 @@ reported back so the judge can say once per batch what was not isolated:
 3. a scratch working dir holding only the submission (in namespaces: a size-limited tmpfs
    filled with a copy, so whatever the worker writes vanishes with it), a scrubbed environment;
 4. resource limits: CPU seconds, address space, file size, open files, processes, no core;
-5. as root: drop to a per-worker unprivileged uid with no groups.
+5. as root: drop to a per-worker unprivileged uid with no groups;
+6. the layers that need no privilege, wherever the kernel has them: Landlock (`landlock`: read
+   only the interpreter and the package but its judge side, write only the scratch, no TCP,
+   signals and abstract sockets scoped to the worker) and a seccomp filter (`seccomp`: no
+   sockets but AF_UNIX, no ptrace, namespaces, mounts, keyrings, eBPF...). These are what
+   hold as a normal user, with or without user namespaces (see `layers`).
 
 The mounts that are the same for every worker of a judge (the hidden course paths, the
 interpreter exposed under a private home) can be made once, by the zygote as root, in a mount
@@ -23,6 +28,7 @@ costs far less than mounting them again in every fork.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import resource
 import shutil
@@ -31,6 +37,8 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from autograder.sandbox import landlock, seccomp
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWIPC = 0x08000000
@@ -72,6 +80,8 @@ class JailSpec:
     namespaces: bool = True
     drop_privileges: bool = True
     expose: tuple[str, ...] = ()  # the interpreter's directories (see interpreter_paths)
+    landlock: bool = True  # where the kernel has it
+    seccomp: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -100,6 +110,18 @@ class Shared:
     hidden: frozenset[str] = frozenset()  # paths already hidden in the zygote's mount namespace
     exposed: bool = False  # the interpreter is reachable from a private home already
     network: bool = False  # in a network namespace of its own, where no interface is up
+    #: What every worker may read (`landlock.plan` of `readable_paths` less `planned_for`), planned
+    #: once; a worker that hides more than `planned_for` plans its own.
+    readable: tuple[str, ...] = ()
+    planned_for: frozenset[str] = frozenset()
+
+
+def plan_readable(hide: Sequence[str]) -> tuple[tuple[str, ...], frozenset[str]]:
+    """Plan, once in the zygote, what its workers may read: `readable_paths` without `hide` and
+    the judge side. /proc/self is left to each worker (it names the process that resolves it)."""
+    except_ = (*hide, _judge_dir())
+    paths = [p for p in readable_paths() if p not in PER_WORKER_READ]
+    return tuple(landlock.plan(paths, except_)), frozenset(except_)
 
 
 @dataclass
@@ -109,6 +131,8 @@ class Isolation:
     namespaces: bool = False
     hidden: int = 0
     uid: int = -1
+    landlock: int = 0  # the Landlock ABI applied, 0 if none
+    seccomp: bool = False
     notes: list[str] = field(default_factory=list)
 
 
@@ -360,7 +384,10 @@ def confine(spec: JailSpec, shared: Shared = Shared()) -> Isolation:
         try:
             _enter_namespaces(_libc(), spec, iso, shared)
         except OSError as exc:
-            iso.notes.append(f"no namespaces ({exc.strerror}): network and course files not hidden")
+            iso.notes.append(
+                f"no namespaces ({exc.strerror}): no mount covers, private /tmp or scratch tmpfs; "
+                "the network and the course rest on Landlock and seccomp"
+            )
     os.chdir(spec.scratch)
     os.environ.clear()
     os.environ.update(scrubbed_environment(spec.scratch))
@@ -371,4 +398,47 @@ def confine(spec: JailSpec, shared: Shared = Shared()) -> Isolation:
         os.setuid(spec.uid)
     iso.uid = os.getuid()
     _set_limits(spec, was_root=was_root)
+    if spec.landlock:
+        except_ = (*spec.hide, _judge_dir())
+        if shared.readable and shared.planned_for.issuperset(except_):
+            read, planned = list(PER_WORKER_READ), shared.readable
+        else:
+            read, planned = list(readable_paths()), ()
+        try:
+            iso.landlock = landlock.restrict(read, [spec.scratch], except_=except_, planned=planned).abi
+        except OSError as exc:
+            iso.notes.append(f"no Landlock ({exc.strerror}): files, signals and TCP rest on the other layers")
+    if spec.seccomp:
+        try:
+            seccomp.install()
+            iso.seccomp = True
+        except OSError as exc:
+            iso.notes.append(f"no seccomp filter ({exc.strerror})")
     return iso
+
+
+def _judge_dir() -> str:
+    """The package's judge side, never readable by a worker (as `process.trusted_dir`)."""
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "judge")
+
+
+#: Read rules that name the worker itself, planned in each worker.
+PER_WORKER_READ = ("/proc/self",)
+
+
+@functools.lru_cache(maxsize=1)
+def readable_paths() -> tuple[str, ...]:
+    """What a worker may read: the interpreter's own directories, the package (its judge side
+    is excepted by the caller), and the system files `landlock.SYSTEM_READ` lists.
+
+    The import path is not taken whole: run from a checkout it holds the repository, and so
+    a course of its own; only the package is needed from there.
+    """
+    import site
+    import sysconfig
+
+    dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
+    dirs.update(p for k, p in sysconfig.get_paths().items() if p and k not in ("scripts", "data"))
+    dirs.update(site.getsitepackages())
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    return tuple(sorted({*dirs, package, *landlock.SYSTEM_READ}))

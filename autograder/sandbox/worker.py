@@ -17,6 +17,7 @@ import functools
 import gc
 import json
 import os
+import select
 import signal
 import socket
 import sys
@@ -27,9 +28,17 @@ from typing import Any
 
 import numpy as np
 
-from autograder.sandbox import protocol
+from autograder.sandbox import lifetime, protocol, seccomp
 from autograder.sandbox.activations import BY_NAME
-from autograder.sandbox.jail import JailSpec, Shared, confine, confine_shared, interpreter_paths
+from autograder.sandbox.jail import (
+    JailSpec,
+    Shared,
+    confine,
+    confine_shared,
+    interpreter_paths,
+    plan_readable,
+    readable_paths,
+)
 from autograder.sandbox.lifetime import die_with_parent
 from autograder.sandbox.softlimit import HungFunctions, SoftLimit
 
@@ -376,6 +385,8 @@ def _child(chan: socket.socket, spec: JailSpec, shared: Shared) -> None:
             "namespaces": iso.namespaces,
             "hidden": iso.hidden,
             "uid": iso.uid,
+            "landlock": iso.landlock,
+            "seccomp": iso.seccomp,
             "notes": iso.notes,
             "soft_limit": True,  # this process's main thread keeps time limits itself (softlimit)
         },
@@ -415,49 +426,111 @@ def zygote(control: socket.socket) -> None:
 
     Requests: `prepare` (compile a released cell ahead), `share` (the mounts every worker
     needs, made once: `jail.confine_shared`), and a jail spec with a socket to fork a worker.
+
+    The zygote is a child subreaper: whatever a worker leaves running (a double-forked daemon
+    in a session of its own) comes back to it as an orphan, and every orphan is killed as soon
+    as the zygote looks (`_sweep`: whenever one of its children ends, and when it
+    exits), so nothing a student started outlives the worker that started it.
     """
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    workers: set[int] = set()
+    subreaper = lifetime.become_subreaper()
+    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+    signal.signal(signal.SIGCHLD, lambda *_: None)  # reaped by `_sweep`, woken by the pipe
     die_with_parent()
     _warm_up()
     expose = tuple(interpreter_paths())
+    readable_paths()  # once, for every worker's Landlock rules and seccomp filter
+    if seccomp.arch() is not None:
+        seccomp.compiled(str(seccomp.arch()))
     shared: Shared | None = None
-    control.send(json.dumps({"ev": "zygote-ready", "pid": os.getpid()}).encode())
+    control.send(json.dumps({"ev": "zygote-ready", "pid": os.getpid(), "subreaper": subreaper}).encode())
+    try:
+        while True:
+            ready, _, _ = select.select([control.fileno(), wake_r], [], [])
+            if wake_r in ready:
+                with contextlib.suppress(BlockingIOError):
+                    while os.read(wake_r, 512):
+                        pass
+                _sweep(workers)
+            if control.fileno() not in ready:
+                continue
+            try:
+                msg, fds, _flags, _addr = socket.recv_fds(control, 1 << 16, 1)
+            except OSError:
+                return
+            if not msg:
+                return
+            request = json.loads(msg)
+            if "prepare" in request:
+                _prepare(str(request["prepare"]))
+                continue
+            if "share" in request:
+                if shared is None:  # once: a second namespace would nest inside the first
+                    hide = [str(p) for p in request["share"]]
+                    shared = confine_shared(hide, expose)
+                    readable, planned_for = plan_readable(hide)  # as the workers will see the files
+                    shared = dataclasses.replace(shared, readable=readable, planned_for=planned_for)
+                continue
+            if not fds:
+                continue
+            _reap(workers)  # orphans were swept when their worker ended (SIGCHLD)
+            chan = socket.socket(fileno=fds[0])
+            # Untracked by the collector from now on, so that a worker's collections do not write
+            # to (and so copy) every page of objects it inherited.
+            gc.freeze()
+            pid = os.fork()
+            if pid == 0:
+                code = 0
+                try:
+                    signal.set_wakeup_fd(-1)
+                    control.close()
+                    spec = JailSpec.from_json(request["jail"])
+                    _child(chan, dataclasses.replace(spec, expose=expose), shared or Shared())
+                except _BaseException:
+                    code = 70
+                    with contextlib.suppress(_BaseException):
+                        protocol.send_frame(
+                            chan, {"ev": "jail-failed", "error": traceback.format_exc()[-2000:]}
+                        )
+                finally:
+                    os._exit(code)
+            workers.add(pid)
+            chan.close()
+            control.send(json.dumps({"pid": pid}).encode())
+    finally:
+        workers.clear()
+        _sweep(workers)  # the zygote's end is every worker's and every orphan's
+
+
+def _reap(workers: set[int]) -> None:
+    """Collect every child that has ended; a worker that did is no longer one."""
     while True:
         try:
-            msg, fds, _flags, _addr = socket.recv_fds(control, 1 << 16, 1)
-        except OSError:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
             return
-        if not msg:
-            return
-        request = json.loads(msg)
-        if "prepare" in request:
-            _prepare(str(request["prepare"]))
-            continue
-        if "share" in request:
-            if shared is None:  # once: a second namespace would nest inside the first
-                shared = confine_shared([str(p) for p in request["share"]], expose)
-            continue
-        if not fds:
-            continue
-        chan = socket.socket(fileno=fds[0])
-        # Untracked by the collector from now on, so that a worker's collections do not write
-        # to (and so copy) every page of objects it inherited.
-        gc.freeze()
-        pid = os.fork()
         if pid == 0:
-            code = 0
-            try:
-                control.close()
-                spec = JailSpec.from_json(request["jail"])
-                _child(chan, dataclasses.replace(spec, expose=expose), shared or Shared())
-            except _BaseException:
-                code = 70
-                with contextlib.suppress(_BaseException):
-                    protocol.send_frame(chan, {"ev": "jail-failed", "error": traceback.format_exc()[-2000:]})
-            finally:
-                os._exit(code)
-        chan.close()
-        control.send(json.dumps({"pid": pid}).encode())
+            return
+        workers.discard(pid)
+
+
+def _sweep(workers: set[int]) -> None:
+    """Reap what ended, then SIGKILL every child of ours that is not a live worker (orphans a
+    worker left behind, handed to us as subreaper), until none is left. A stray forking as
+    fast as it can hands its children to us too: each round takes them."""
+    _reap(workers)
+    for _ in range(1000):
+        strays = [pid for pid in lifetime.children(os.getpid()) if pid not in workers]
+        if not strays:
+            return
+        for pid in strays:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in strays:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+        _reap(workers)
 
 
 def main() -> None:

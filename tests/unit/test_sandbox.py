@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import shutil
@@ -16,6 +17,7 @@ import pytest
 
 import autograder
 from autograder.judge.proxy import StudentCrashed, StudentProxy, StudentTimeout
+from autograder.sandbox import landlock, seccomp
 from autograder.sandbox.jail import Limits
 from autograder.sandbox.process import StudentProcess, Zygote, jail_spec
 from autograder.sandbox.protocol import FuncRef
@@ -29,10 +31,13 @@ def zygote() -> Iterator[Zygote]:
         yield z
 
 
-def start(zygote, tmp_path, cells, *, hide=(), limits=None, cell_timeout_s=5.0) -> StudentProcess:
+def start(zygote, tmp_path, cells, *, hide=(), limits=None, cell_timeout_s=5.0, **jail) -> StudentProcess:
+    """A started process; `jail` changes the spec (namespaces=False, landlock=False...)."""
     scratch = tmp_path / "scratch"
     scratch.mkdir(exist_ok=True)
-    spec = jail_spec(scratch, hide=[Path(h) for h in hide], limits=limits, serial=1)
+    spec = dataclasses.replace(
+        jail_spec(scratch, hide=[Path(h) for h in hide], limits=limits, serial=1), **jail
+    )
     process = StudentProcess(
         zygote, spec, list(enumerate(cells)), cell_timeout_s=cell_timeout_s, total_timeout_s=30
     )
@@ -129,6 +134,8 @@ def test_no_network_no_course_and_another_uid(zygote, tmp_path):
             "import fractions, statistics, decimal\nstdlib = 'ok'",
         ],
         hide=[secret],
+        landlock=False,  # the namespaces and the uid drop alone (the other layers: test_layers.py)
+        seccomp=False,
     )
     try:
         assert p.get("net", timeout_s=5).value == errno.ENETUNREACH  # no interface is up
@@ -154,7 +161,8 @@ def test_what_the_zygote_hides_once_stays_hidden_from_every_worker(tmp_path):
         with Zygote() as z:
             z.share([str(secret)])
             for _ in range(2):  # each fork starts from the zygote's namespace, not from the last one's
-                p = start(z, tmp_path, [read, NETWORK_PROBE])  # the worker is asked to hide nothing
+                # The worker is asked to hide nothing, and only the zygote's mounts are tried.
+                p = start(z, tmp_path, [read, NETWORK_PROBE], landlock=False, seccomp=False)
                 try:
                     assert p.get("seen", timeout_s=5).value == errno.EACCES  # an empty tmpfs of mode 0
                     assert p.get("net", timeout_s=5).value == errno.ENETUNREACH  # the zygote's: none up
@@ -264,3 +272,106 @@ def test_a_call_sent_ahead_that_hangs_times_out_and_the_rest_are_not_waited_for(
                 proxy.h(x)
     finally:
         p.close()
+
+
+LAYERS_PROBE = """
+import os, signal, socket, ctypes, errno
+def attempt(action):
+    try:
+        action()
+        return 'ok'
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+libc = ctypes.CDLL(None, use_errno=True)
+seen = {
+    'judge side': attempt(lambda: open(JUDGE).read()),
+    'signal zygote': attempt(lambda: os.kill(os.getppid(), 0)),
+    'udp': attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM)),
+    'ptrace': 'ok' if libc.ptrace(16, os.getppid(), 0, 0) == 0 else errno.errorcode[ctypes.get_errno()],
+    'environ': attempt(lambda: open(f'/proc/{os.getppid()}/environ', 'rb').read()),
+    'numpy': str(__import__('numpy').linalg.norm(__import__('numpy').ones(4))),
+}
+"""
+
+
+@pytest.mark.skipif(
+    landlock.abi_version() < 6 or not seccomp.available(), reason="needs Landlock >= 6 and seccomp"
+)
+@pytest.mark.parametrize("with_namespaces", [True, False], ids=["namespaces", "unprivileged layers only"])
+def test_every_worker_is_confined_by_landlock_and_seccomp(zygote, tmp_path, with_namespaces):
+    judge = Path(autograder.__file__).resolve().parent / "judge" / "runner.py"
+    p = start(
+        zygote,
+        tmp_path,
+        [f"JUDGE = {str(judge)!r}\n" + LAYERS_PROBE],
+        namespaces=with_namespaces,
+        drop_privileges=with_namespaces,
+    )
+    try:
+        assert p.worker is not None
+        assert p.worker.isolation["landlock"] == landlock.abi_version()
+        assert p.worker.isolation["seccomp"] is True
+        seen = p.get("seen", timeout_s=5).value
+    finally:
+        p.close()
+    assert seen["judge side"] in ("EACCES", "ENOENT")
+    assert seen["signal zygote"] == "EPERM"
+    assert seen["udp"] == "EPERM"
+    assert seen["ptrace"] == "EPERM"
+    assert seen["environ"] == "EACCES"
+    assert seen["numpy"] == "2.0"
+
+
+DAEMON = """
+import os, time
+r, w = os.pipe()
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        time.sleep(60)
+        os._exit(0)
+    os._exit(0)
+time.sleep(0.2)
+daemon = None
+"""
+
+
+def test_a_double_forked_daemon_dies_with_its_worker(zygote, tmp_path):
+    # Run as the grader's own uid (no uid drop to kill by), so only the zygote, the daemon's
+    # subreaper, can find it once its parent has gone.
+    p = start(
+        zygote,
+        tmp_path,
+        [DAEMON, "import os\npid = os.getpid()"],
+        drop_privileges=False,
+    )
+    try:
+        worker = p.get("pid", timeout_s=5).value
+        daemons = [
+            int(e)
+            for e in os.listdir("/proc")
+            if e.isdigit() and _parent(int(e)) == zygote.pid and int(e) != worker
+        ]
+        assert daemons, "the daemon was not handed to the zygote"
+    finally:
+        p.close()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(_alive(d) for d in daemons):
+        time.sleep(0.05)
+    assert [d for d in daemons if _alive(d)] == []
+
+
+def _parent(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return -1
+    return int(stat[stat.rfind(b")") + 2 :].split()[1])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False
+    return state[state.rfind(b")") + 2 : state.rfind(b")") + 3] != b"Z"
