@@ -349,9 +349,14 @@ def run(root: Path, *, workers: int, max_pools: int = 2) -> None:
     """The grader process: grade until SIGTERM or SIGINT, holding the course's grade lock."""
     course = load_course(root)
     stopping = False
+    me = os.getpid()
 
-    def stop(_sig: int, _frame: Any) -> None:
+    def stop(sig: int, _frame: Any) -> None:
         nonlocal stopping
+        if os.getpid() != me:  # a judge forked from this process: the signal's default, at once
+            signal.signal(sig, signal.SIG_DFL)
+            os.kill(os.getpid(), sig)
+            return
         stopping = True
 
     signal.signal(signal.SIGTERM, stop)
