@@ -157,7 +157,7 @@ def serving(root: Path, *, rules: str = "", students: list[str] | None = None) -
     if rules:
         (root / "serve.toml").write_text(rules)
     course = load_course(root)
-    names = students or ["alice", "bob", "carol", "dave"]
+    names = students or ["alice", "bob", "carol", "dave", "mallory"]
     minted = mint(course, names, ["teacher"])
     log = root.parent / "serve.log"
     proc, port = start_server(root, log)
