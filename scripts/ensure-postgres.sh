@@ -19,7 +19,6 @@ else
 fi
 if command -v apt-get >/dev/null; then
     echo "dev: installing Debian's postgresql for the PostgreSQL test" >&2
-    # policy-rc.d: install the binaries without starting a system cluster in this container.
     if ! { "${as_root[@]}" apt-get update -qq \
         && "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 \
             apt-get install -y -qq -o Dpkg::Use-Pty=0 postgresql >/dev/null; }; then

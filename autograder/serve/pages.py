@@ -75,6 +75,7 @@ function wireSignIn(role, then) {
 async function showFeedback(id, frame) {
   const r = await api('/api/v1/submissions/' + encodeURIComponent(id) + '/feedback');
   frame.classList.remove('hidden');
+  await new Promise((done) => requestAnimationFrame(done));  // laid out at its full width first
   frame.srcdoc = (r.status === 200) ? r.body : '<p style="font-family:sans-serif">' + (r.body.error || 'no feedback yet').replace(/[<>&]/g, '') + '</p>';
 }
 """
