@@ -349,7 +349,8 @@ def create_app(svc: Service) -> Starlette:
         Route("/api/v1/submissions/{id}/feedback", feedback),
         Route("/api/v1/submissions/{id}/regrade", regrade, methods=["POST"]),
     ]
+
     async def not_found(request: Request, exc: Exception) -> Response:
-        return _error(404, f"nothing at {request.url.path[:120]}; the API is under /api/v1/ (see the README).")
+        return _error(404, f"nothing at {request.url.path[:120]}; the API is under /api/v1/ (see the README)")
 
     return Starlette(routes=routes, exception_handlers={404: not_found})
