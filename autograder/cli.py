@@ -342,8 +342,9 @@ def tokens_cmd(
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--workers", type=int, default=None, help="Judges in parallel [default: the number of cores].")
+@click.option("--prefix", default=None, help="URL prefix [default: $JUPYTERHUB_SERVICE_PREFIX, or /].")
 @click.pass_context
-def serve_cmd(ctx: click.Context, host: str, port: int, workers: int | None) -> None:
+def serve_cmd(ctx: click.Context, host: str, port: int, workers: int | None, prefix: str | None) -> None:
     """Serve the course: students submit notebooks over HTTP; a live instructor dashboard."""
     from autograder.serve.server import serve
 
@@ -352,4 +353,4 @@ def serve_cmd(ctx: click.Context, host: str, port: int, workers: int | None) -> 
         f"serving {course.course_id} on http://{host}:{port}/ (instructors: /instructor); Ctrl-C stops",
         err=True,
     )
-    serve(course, host=host, port=port, workers=workers)
+    serve(course, host=host, port=port, workers=workers, prefix=prefix)

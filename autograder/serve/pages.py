@@ -57,7 +57,7 @@ function when(iso) { return iso ? new Date(iso).toLocaleString() : ''; }
 function pts(v) { return (v === null || v === undefined) ? '–' : (Math.round(v * 100) / 100).toString(); }
 function say(id, text, ok) { const m = $(id); m.textContent = text; m.className = 'msg ' + (ok ? 'ok' : 'bad'); m.classList.toggle('hidden', !text); }
 async function signIn(role) {
-  const r = await api('/api/v1/me');
+  const r = await api('api/v1/me');
   if (r.status !== 200) { say('signin-msg', r.body && r.body.error ? r.body.error : 'that token is not valid', false); return null; }
   if (role === 'instructor' && r.body.role !== 'instructor') { say('signin-msg', 'this token is a student\\'s: the dashboard needs an instructor token.', false); return null; }
   sessionStorage.setItem('autograder-token', TOKEN);
@@ -73,7 +73,7 @@ function wireSignIn(role, then) {
   if (TOKEN) signIn(role).then((me) => { if (me) then(); });
 }
 async function showFeedback(id, frame) {
-  const r = await api('/api/v1/submissions/' + encodeURIComponent(id) + '/feedback');
+  const r = await api('api/v1/submissions/' + encodeURIComponent(id) + '/feedback');
   frame.classList.remove('hidden');
   await new Promise((done) => requestAnimationFrame(done));  // laid out at its full width first
   frame.srcdoc = (r.status === 200) ? r.body : '<p style="font-family:sans-serif">' + (r.body.error || 'no feedback yet').replace(/[<>&]/g, '') + '</p>';
@@ -108,7 +108,7 @@ function showRules() {
   $('rules').textContent = (a.deadline ? 'due ' + when(a.deadline) + ' · ' : '') + 'the ' + a.counts + ' submission counts · at most ' + a.max_upload_mb + ' MB';
 }
 async function refresh() {
-  const r = await api('/api/v1/assignments/' + encodeURIComponent(assignment()) + '/submissions');
+  const r = await api('api/v1/assignments/' + encodeURIComponent(assignment()) + '/submissions');
   if (r.status !== 200) return;
   const body = $('subs'); body.replaceChildren();
   $('subs-empty').classList.toggle('hidden', r.body.length > 0);
@@ -131,7 +131,7 @@ async function refresh() {
 async function send(file) {
   if (!file) return;
   say('upload-msg', 'Uploading ' + file.name + '…', true);
-  const r = await api('/api/v1/assignments/' + encodeURIComponent(assignment()) + '/submissions',
+  const r = await api('api/v1/assignments/' + encodeURIComponent(assignment()) + '/submissions',
                       {method: 'POST', body: file, headers: {'Content-Type': 'application/x-ipynb+json'}});
   if (r.status === 202) { selected = r.body.id; say('upload-msg', file.name + ' is in the queue: it is graded in a few seconds.', true); }
   else { const wait = r.headers.get('Retry-After'); say('upload-msg', (r.body && r.body.error ? r.body.error : 'refused (' + r.status + ')') + (wait ? ' (retry in ' + wait + ' s)' : ''), false); }
@@ -188,7 +188,7 @@ function fill(tableId, rows, cols) {
 }
 async function drill(student) {
   drilled = student;
-  const r = await api('/api/v1/assignments/' + encodeURIComponent(assignment()) + '/submissions?student=' + encodeURIComponent(student));
+  const r = await api('api/v1/assignments/' + encodeURIComponent(assignment()) + '/submissions?student=' + encodeURIComponent(student));
   if (r.status !== 200) return;
   $('drill').classList.remove('hidden'); $('drill-title').textContent = 'Student: ' + student;
   const body = $('drill-subs'); body.replaceChildren();
@@ -199,14 +199,14 @@ async function drill(student) {
     tr.appendChild(el('td', pts(s.score) + ' / ' + pts(s.max_score)));
     tr.appendChild(el('td', s.duration_s === null ? '' : pts(s.duration_s) + ' s'));
     const act = el('td'); const b = el('button', 'Re-grade', 'ghost');
-    b.addEventListener('click', async (e) => { e.stopPropagation(); b.disabled = true; await api('/api/v1/submissions/' + s.id + '/regrade', {method: 'POST'}); refresh(); drill(student); });
+    b.addEventListener('click', async (e) => { e.stopPropagation(); b.disabled = true; await api('api/v1/submissions/' + s.id + '/regrade', {method: 'POST'}); refresh(); drill(student); });
     act.appendChild(b); tr.appendChild(act);
     tr.addEventListener('click', () => showFeedback(s.id, $('drill-feedback')));
     body.appendChild(tr);
   }
 }
 async function refresh() {
-  const r = await api('/api/v1/assignments/' + encodeURIComponent(assignment()) + '/dashboard');
+  const r = await api('api/v1/assignments/' + encodeURIComponent(assignment()) + '/dashboard');
   clearTimeout(timer); timer = setTimeout(refresh, 2000);
   if (r.status !== 200) return;
   const d = r.body;
@@ -237,7 +237,7 @@ async function refresh() {
   $('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
 }
 async function download(name) {
-  const r = await fetch('/api/v1/assignments/' + encodeURIComponent(assignment()) + '/' + name, {headers: {'Authorization': 'Bearer ' + TOKEN}});
+  const r = await fetch('api/v1/assignments/' + encodeURIComponent(assignment()) + '/' + name, {headers: {'Authorization': 'Bearer ' + TOKEN}});
   const blob = await r.blob(); const a = el('a'); a.href = URL.createObjectURL(blob); a.download = assignment() + '-' + name; a.click();
 }
 function start() {

@@ -17,6 +17,9 @@ import time
 from collections.abc import Iterator
 
 import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from starlette.types import ASGIApp
 
 from autograder.course.layout import Course
 from autograder.errors import UsageError
@@ -75,8 +78,23 @@ def grader_process(course: Course, workers: int) -> Iterator[None]:
             proc.wait()
 
 
-def serve(course: Course, *, host: str = "127.0.0.1", port: int = 8000, workers: int | None = None) -> None:
-    """Serve `course` until interrupted."""
+def with_prefix(app: ASGIApp, prefix: str) -> ASGIApp:
+    """`app` under a URL prefix (JupyterHub proxies a service at /services/<name>/, unstripped)."""
+    prefix = "/" + prefix.strip("/")
+    if prefix == "/":
+        return app
+    return Starlette(routes=[Mount(prefix, app=app)])
+
+
+def serve(
+    course: Course,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int | None = None,
+    prefix: str | None = None,
+) -> None:
+    """Serve `course` until interrupted, under `prefix` (default: $JUPYTERHUB_SERVICE_PREFIX or /)."""
     svc = open_service(course)
     if not svc.specs:
         raise UsageError(
@@ -85,5 +103,6 @@ def serve(course: Course, *, host: str = "127.0.0.1", port: int = 8000, workers:
         )
     judges = workers or os.cpu_count() or 1
     with grader_process(course, judges):
-        config = uvicorn.Config(create_app(svc), host=host, port=port, log_level="warning", access_log=False)
+        app = with_prefix(create_app(svc), prefix or os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/"))
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
         uvicorn.Server(config).run()
