@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import pytest
 from running import ASSIGNMENT, NO_COOLDOWN, Server, mint, start_server, stop_server
 
 from autograder.course import synth
@@ -26,6 +27,7 @@ def test_fair_order_takes_each_students_oldest_before_anyones_second() -> None:
     assert [r["id"] for r in fair_order(rows)] == ["ann1", "ben4", "cat5", "ann2", "ben6", "ann3"]
 
 
+@pytest.mark.slow
 def test_a_killed_service_loses_no_202_and_a_restart_grades_the_rest(
     tmp_path: Path, released_template: Path, notebooks: dict[str, bytes]
 ) -> None:
@@ -65,6 +67,7 @@ def _attack(release_nb: Path, answers: dict[str, str], top: str) -> bytes:
     return nbformat.writes(nb).encode()
 
 
+@pytest.mark.slow
 def test_hostile_notebooks_submitted_through_the_service_harm_nobody_else(
     server: Server, notebooks: dict[str, bytes]
 ) -> None:
