@@ -314,21 +314,32 @@ def create_app(svc: Service) -> Starlette:
         row = db.get_submission(svc.engine, request.path_params["id"][:64])
         if row is None:
             return _error(404, "no such submission.")
+        # Its earlier result stays (and counts, if it did) until the new one replaces it.
+        t = db.submissions_table
+        with svc.engine.begin() as conn:
+            conn.execute(
+                sa.update(t)
+                .where(t.c.id == row["id"], t.c.status != "grading")
+                .values(status="queued", duplicate_of=None, started_at=None)
+            )
+        return JSONResponse({"id": row["id"], "status": "queued"}, status_code=202)
+
+    def regrade_all(request: Request) -> Response:
+        """Every student's counting submission graded again (after the suite changed, say)."""
+        refused = _instructor(request)
+        if refused is not None:
+            return refused
+        assignment = request.path_params["assignment"]
+        if assignment not in svc.specs:
+            return _error(404, f"no assignment {assignment[:80]!r} here.")
         t = db.submissions_table
         with svc.engine.begin() as conn:
             done = conn.execute(
                 sa.update(t)
-                .where(
-                    t.c.student == row["student"],
-                    t.c.assignment == row["assignment"],
-                    t.c.notebook_sha256 == row["notebook_sha256"],
-                    t.c.status != "grading",
-                )
-                .values(status="queued", result_json="", duplicate_of=None, started_at=None)
+                .where(t.c.assignment == assignment, t.c.counts.is_(True), t.c.status != "grading")
+                .values(status="queued", duplicate_of=None, started_at=None)
             )
-        return JSONResponse(
-            {"id": row["id"], "status": "queued", "requeued": int(done.rowcount)}, status_code=202
-        )
+        return JSONResponse({"assignment": assignment, "requeued": int(done.rowcount)}, status_code=202)
 
     def student_page(request: Request) -> HTMLResponse:
         return HTMLResponse(pages.student_page(svc.course.course_id))
@@ -344,6 +355,7 @@ def create_app(svc: Service) -> Starlette:
         Route("/api/v1/assignments/{assignment}/submissions", submit, methods=["POST"]),
         Route("/api/v1/assignments/{assignment}/submissions", list_submissions, methods=["GET"]),
         Route("/api/v1/assignments/{assignment}/dashboard", dashboard),
+        Route("/api/v1/assignments/{assignment}/regrade", regrade_all, methods=["POST"]),
         Route("/api/v1/assignments/{assignment}/{name}", download),
         Route("/api/v1/submissions/{id}", get_submission),
         Route("/api/v1/submissions/{id}/feedback", feedback),

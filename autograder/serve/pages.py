@@ -155,6 +155,7 @@ _INSTRUCTOR_BODY = """
 <section id="app" class="hidden" style="display:grid;gap:20px">
 <section class="card"><div class="row"><label for="assignment">Assignment</label><select id="assignment"></select>
 <button class="ghost" id="dl-gradebook">gradebook.csv</button><button class="ghost" id="dl-canvas">canvas.csv</button>
+<button class="ghost" id="regrade-all">Re-grade everyone</button>
 <span class="mute" id="updated"></span></div>
 <div class="stats" style="margin-top:14px"><div class="stat"><b id="n-students">0</b><span>students submitted</span></div>
 <div class="stat"><b id="n-queued">0</b><span>queued</span></div><div class="stat"><b id="n-grading">0</b><span>grading</span></div>
@@ -245,6 +246,10 @@ function start() {
   $('assignment').addEventListener('change', () => { $('drill').classList.add('hidden'); refresh(); });
   $('dl-gradebook').addEventListener('click', () => download('gradebook.csv'));
   $('dl-canvas').addEventListener('click', () => download('canvas.csv'));
+  $('regrade-all').addEventListener('click', async () => {
+    if (!confirm('Grade every student\'s counting submission of ' + assignment() + ' again?')) return;
+    await api('api/v1/assignments/' + encodeURIComponent(assignment()) + '/regrade', {method: 'POST'}); refresh();
+  });
 }
 wireSignIn('instructor', start);
 """

@@ -144,7 +144,13 @@ class Grader:
                 dict(r._mapping)
                 for r in conn.execute(
                     sa.select(
-                        t.c.id, t.c.student, t.c.assignment, t.c.submitted_at, t.c.notebook_sha256, t.c.path
+                        t.c.id,
+                        t.c.student,
+                        t.c.assignment,
+                        t.c.submitted_at,
+                        t.c.notebook_sha256,
+                        t.c.path,
+                        t.c.result_json,
                     )
                     .where(t.c.status == "queued")
                     .order_by(t.c.submitted_at)
@@ -183,7 +189,12 @@ class Grader:
         return acted
 
     def _reuse(self, row: dict[str, Any], spec: AssignmentSpec) -> bool:
-        """An identical notebook already graded with this suite: its result, not a new grading."""
+        """An identical notebook already graded with this suite: its result, not a new grading.
+
+        A submission with a result of its own is being re-graded: it is graded, not copied.
+        """
+        if row["result_json"]:
+            return False
         with self.engine.connect() as conn:
             twin = conn.execute(
                 sa.select(t.c.id, t.c.result_json)
@@ -301,10 +312,10 @@ class Grader:
                 for r in conn.execute(
                     sa.select(
                         t.c.id, t.c.submitted_at, t.c.score, t.c.counts, t.c.result_json, t.c.path
-                    ).where(
+                    ).where(  # a re-graded submission keeps its result, and its place, meanwhile
                         t.c.student == student,
                         t.c.assignment == assignment,
-                        t.c.status.in_(("graded", "error")),
+                        t.c.result_json != "",
                     )
                 )
             ]

@@ -123,6 +123,18 @@ def test_an_instructor_regrade_queues_the_submission_again(server: Server, noteb
     assert after["score"] == before["score"]
 
 
+def test_re_grade_everyone_queues_each_counting_submission_and_only_those(server: Server) -> None:
+    counting = {r["id"] for r in server.rows() if r["counts"]}
+    reply = server.request("POST", f"/api/v1/assignments/{ASSIGNMENT}/regrade", token=server.tokens["teacher"])
+    assert reply.status == 202 and reply.body["requeued"] == len(counting) > 0
+    for row in server.rows():
+        if row["id"] in counting:
+            server.wait_graded(row["id"], server.tokens[row["student"]])
+    after = server.rows()
+    assert {r["id"] for r in after if r["counts"]} == counting
+    assert all(r["status"] in ("graded", "error") for r in after)
+
+
 def test_the_dashboard_has_the_report_tables_and_downloads(server: Server, notebooks: dict[str, bytes]) -> None:
     sid = server.submit("dave", notebooks["solution"]).body["id"]
     server.wait_graded(sid, server.tokens["dave"])

@@ -78,6 +78,7 @@ def test_instructor_routes_refuse_a_student_with_403(guarded: Server) -> None:
         ("GET", f"/api/v1/assignments/{ASSIGNMENT}/gradebook.csv"),
         ("GET", f"/api/v1/assignments/{ASSIGNMENT}/canvas.csv"),
         ("POST", f"/api/v1/submissions/{sid}/regrade"),
+        ("POST", f"/api/v1/assignments/{ASSIGNMENT}/regrade"),
     ):
         reply = guarded.request(method, path, token=guarded.tokens["alice"])
         assert reply.status == 403, path
