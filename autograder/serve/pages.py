@@ -247,7 +247,7 @@ function start() {
   $('dl-gradebook').addEventListener('click', () => download('gradebook.csv'));
   $('dl-canvas').addEventListener('click', () => download('canvas.csv'));
   $('regrade-all').addEventListener('click', async () => {
-    if (!confirm('Grade every student\'s counting submission of ' + assignment() + ' again?')) return;
+    if (!confirm('Grade every student\\'s counting submission of ' + assignment() + ' again?')) return;
     await api('api/v1/assignments/' + encodeURIComponent(assignment()) + '/regrade', {method: 'POST'}); refresh();
   });
 }
