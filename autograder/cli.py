@@ -370,3 +370,48 @@ def check_cmd(notebook: Path) -> None:
         click.echo(line)
     if report.has_failures:
         sys.exit(1)
+
+
+@main.command("tokens")
+@click.option("--student", "students", multiple=True, help="Mint a token for this student (repeatable).")
+@click.option("--instructor", is_flag=True, help="Instructor tokens (for the named ids, or 'instructor').")
+@click.option("--revoke", "revoke", multiple=True, help="Revoke every token of this id (repeatable).")
+@click.pass_context
+def tokens_cmd(
+    ctx: click.Context, students: tuple[str, ...], instructor: bool, revoke: tuple[str, ...]
+) -> None:
+    """Print `student,token` lines for `autograder serve` (every student in the gradebook by default)."""
+    from autograder.serve import db, tokens
+
+    course = _course(ctx)
+    engine = db.connect(course.db_url)
+    try:
+        for student in revoke:
+            click.echo(f"revoked {tokens.revoke(engine, student)} tokens of {student}", err=True)
+        if revoke and not students and not instructor:
+            return
+        names = list(students) or (["instructor"] if instructor else tokens.gradebook_students(engine))
+        if not names:
+            raise click.UsageError("the gradebook has no students yet: name them with --student ID.")
+        for student in names:
+            click.echo(f"{student},{tokens.mint(engine, student, instructor=instructor)}")
+    finally:
+        engine.dispose()
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--workers", type=int, default=None, help="Judges in parallel [default: the number of cores].")
+@click.option("--prefix", default=None, help="URL prefix [default: $JUPYTERHUB_SERVICE_PREFIX, or /].")
+@click.pass_context
+def serve_cmd(ctx: click.Context, host: str, port: int, workers: int | None, prefix: str | None) -> None:
+    """Serve the course: students submit notebooks over HTTP; a live instructor dashboard."""
+    from autograder.serve.server import serve
+
+    course = _course(ctx)
+    click.echo(
+        f"serving {course.course_id} on http://{host}:{port}/ (instructors: /instructor); Ctrl-C stops",
+        err=True,
+    )
+    serve(course, host=host, port=port, workers=workers, prefix=prefix)

@@ -179,11 +179,11 @@ class LocalPool:
     up while the parent opens the gradebook and works out what to grade; `run` then feeds them.
     """
 
-    def __init__(self, job: JudgeJob, judges: int) -> None:
+    def __init__(self, job: JudgeJob, judges: int, *, forked: bool = False) -> None:
         self.job = job
         self.procs: list[Any] = []
         self._fed = False
-        if judges < 2:
+        if judges < 1 or (judges < 2 and not forked):
             return
         import autograder.judge.runner  # noqa: F401  (imported once here, not once in each judge)
 
@@ -230,6 +230,22 @@ class LocalPool:
                 finished += 1
             else:
                 raise payload
+
+    def submit(self, pair: Pair) -> None:
+        """Hand one more submission to the judges (a long-lived pool: `autograder serve`)."""
+        self.tasks.put(pair)
+
+    def poll(self, timeout_s: float) -> GradeResult | None:
+        """The next finished submission of a long-lived pool, or None after `timeout_s`."""
+        try:
+            kind, payload = self.results.get(timeout=timeout_s)
+        except queue.Empty:
+            if self.procs and all(not p.is_alive() for p in self.procs):
+                raise AutograderError("the judge processes stopped (killed for memory?)") from None
+            return None
+        if kind == "fatal":
+            raise payload
+        return payload if kind == "result" else None
 
     def _stop_feeding(self) -> None:
         if not self._fed:

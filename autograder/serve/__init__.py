@@ -1,0 +1,1 @@
+"""`autograder serve`: the service students submit notebooks to (see server.py)."""
