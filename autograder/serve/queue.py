@@ -38,7 +38,8 @@ from autograder.sandbox.jail import Limits
 from autograder.sandbox.lifetime import die_with_parent
 from autograder.serve import db
 from autograder.serve.rules import Rules, load_rules
-from autograder.store.gradebook import GradeStore, grade_lock
+from autograder.store.gradebook import GradeStore
+from autograder.store.lock import grade_lock
 
 log = logging.getLogger(__name__)
 
