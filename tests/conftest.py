@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -64,3 +64,34 @@ def submit(course: Course) -> SubmitFn:
         return synth.write_submission(course, "ps4-softmax", student, nb)
 
     return make
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """One headless Chromium for the whole session (tests/browser, tests/serve): Playwright's sync
+    API runs one instance a thread. Skips where Debian's chromium is not installed."""
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} is missing: run scripts/ensure-browser.sh (as root) to install it")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is not installed: ./dev installs it"
+    )
+    sync_playwright = sync_api.sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

@@ -400,10 +400,12 @@ class JudgePlugin:
     def _warn_if_not_isolated(self, process: StudentSession) -> None:
         """Say once (per judge) what this machine does not isolate; see the README."""
         iso = process.isolation()
-        if self._warned or iso.get("namespaces", True):
+        # Namespaces or Landlock each hide the course and the network (the batch's first line
+        # lists every layer); without both, nothing does.
+        if self._warned or iso.get("namespaces", True) or iso.get("landlock", 0):
             return
         self._warned = True
-        notes = "; ".join(str(n) for n in iso.get("notes", [])) or "no namespaces"
+        notes = "; ".join(str(n) for n in iso.get("notes", [])) or "no namespaces, no Landlock"
         log.warning(
             "workers are not isolated here (%s): student code can reach the network and read the "
             "course. See the README's security model.",

@@ -22,35 +22,7 @@ import pytest
 from autograder.course.layout import Course, copy_course
 from autograder.judge import visible
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    """One headless Chromium for the session; skips where Debian's chromium is not installed."""
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} is missing: run scripts/ensure-browser.sh (as root) to install it")
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="playwright is not installed: ./dev installs it"
-    )
-    sync_playwright = sync_api.sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @dataclass(frozen=True)

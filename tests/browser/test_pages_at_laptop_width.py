@@ -88,7 +88,7 @@ def test_report_fits_a_laptop_and_explains_its_terms(browser: Any, graded: Cours
 
 
 def test_feedback_page_fits_a_laptop(browser: Any, graded: Course, tmp_path: Path) -> None:
-    pages = {p.parent.parent.name: p for p in feedback.write_feedback(graded, A, autograded=False)}
+    pages = {p.parent.parent.name: p for p in feedback.write_feedback(graded, A)}
     page = _open(browser, pages["dave04"], _shots(tmp_path) / "feedback-dave04-1280.png")
     try:
         text = page.locator("body").inner_text()

@@ -26,9 +26,10 @@ QUIZ = (
     "quiz.mse_value",
 )
 PROBE = "quiz.mse_value"  # attacks put what they saw in this answer's variable (not graded then)
-#: The last cell of a probing attack: it reports the probe as its error, which the journal keeps
-#: (quiz answers are read from the notebook's text, so the answer itself carries nothing back).
-PROBE_CELL = "raise RuntimeError(str(answer_mse_value))  # the probe: what the attack saw\n"
+#: The probe's cells: what the attack saw is checked by the quiz's own cell, whose failure
+#: quotes it into the journal (cells an attack puts at the "end" go before these).
+PROBE_ANSWER_CELL = "answer_mse_value"
+PROBE_CHECK_CELL = "quiz_mse_value"
 REST = ("*",)  # keep: every item not in `zero`
 FAST_LIMITS = """\
 [assignment]
@@ -71,7 +72,7 @@ class Attack:
     quiz_right: bool = True
     zero: tuple[str, ...] = ()  # items that must score 0 (what the honest equivalent gets)
     keep: tuple[str, ...] = REST  # items that must keep full marks
-    probe: str = ""  # a regex that what PROBE_CELL raised must match
+    probe: str = ""  # a regex that what the probe's quiz cell quoted must match
     root_only: bool = False  # dangerous to this machine unless the uid drop is active
     files: dict[str, str] = field(default_factory=dict)  # extra submission files: name -> "link:TARGET"
 

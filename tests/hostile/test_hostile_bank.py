@@ -53,7 +53,8 @@ from attacks import (
     CANARY_NAME,
     FAST_LIMITS,
     PREVIOUS,
-    PROBE_CELL,
+    PROBE_ANSWER_CELL,
+    PROBE_CHECK_CELL,
     PWNED,
     REST,
     A,
@@ -110,7 +111,7 @@ class Bank:
     strays: list[str]  # files an attack left outside its folder
     survivors: list[str]  # processes an attack left running
     cells: dict[tuple[str, str], dict[str, Any]]
-    probes: dict[str, str]  # attack -> what its PROBE_CELL raised
+    probes: dict[str, str]  # attack -> what its probe's quiz cell quoted
     nbgrader_totals: dict[str, float]
     seconds: float
     written: dict[str, str]
@@ -197,6 +198,13 @@ def _build(course: Course, attack: Attack, *, tokens: dict[str, str], solution: 
         cell = nbformat.v4.new_code_cell(_fill(source, tokens))
         if where == "top":
             nb.cells.insert(2, cell)
+        elif where == "end" and attack.probe:  # before the probe's quiz cell, which reports it
+            at = next(
+                i
+                for i, c in enumerate(nb.cells)
+                if c.metadata.get("nbgrader", {}).get("grade_id") == PROBE_ANSWER_CELL
+            )
+            nb.cells.insert(at, cell)
         elif where == "end":
             nb.cells.append(cell)
         else:
@@ -204,8 +212,6 @@ def _build(course: Course, attack: Attack, *, tokens: dict[str, str], solution: 
                 i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == where
             )
             nb.cells.insert(at + 1, cell)
-    if attack.probe:
-        nb.cells.append(nbformat.v4.new_code_cell(PROBE_CELL))
     path = synth.write_submission(course, A, attack.id, nb)
     for name, what in attack.files.items():
         os.symlink(_fill(what.removeprefix("link:"), tokens), path.parent / name)
@@ -376,10 +382,13 @@ def bank(
             journal = store.item_rows(A)
             cell_rows = store.cell_rows(A)
             cells = {(r["student"], r["grade_id"]): r for r in cell_rows}
+            # The probe's quiz cell checks the answer the attack set, and quotes it when it fails
+            # (quiz answers are graded from the notebook's text, so the row itself carries nothing).
             probes = {
-                r["student"]: str(r["error"])[str(r["error"]).index("probe:") :]
+                r["student"]: found.group(1)
                 for r in cell_rows
-                if "probe:" in str(r["error"] or "")
+                if r["grade_id"] == PROBE_CHECK_CELL
+                and (found := re.search(r"'(probe:[^']*)'", str(r["error"] or "")))
             }
             totals = store.nbgrader_totals(A)
             with store.engine.connect() as conn:

@@ -46,24 +46,3 @@ def notebooks(released_template: Path) -> dict[str, bytes]:
         "stub": build({}),
         "mutant": build({**solution, **right, **mutant.cells}),
     }
-
-
-CHROMIUM = Path("/usr/bin/chromium")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    """Debian's Chromium through Playwright (as tests/browser drives it); skips where it is missing."""
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} is missing: run scripts/ensure-browser.sh (as root) to install it")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: ./dev installs it")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()

@@ -10,6 +10,7 @@ import pytest
 
 from autograder.course.layout import load_course
 from autograder.judge.proxy import StudentCrashed, StudentMissing, StudentProxy, StudentRaised, StudentTimeout
+from autograder.models import CellResult
 from autograder.sandbox.process import CallReply
 
 SPEC = load_course(Path(__file__).resolve().parents[2]).assignment("ps4-softmax")
@@ -27,6 +28,9 @@ class FakeProcess:
 
     def call(self, name, args, kwargs, *, timeout_s):
         return self.reply
+
+    def results(self) -> list[CellResult]:
+        return [CellResult(i, None, ok, ename, evalue) for i, (ok, ename, evalue) in sorted(self.cell_results.items())]
 
 
 def call_softmax(process: FakeProcess) -> str:
