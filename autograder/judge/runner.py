@@ -1,11 +1,12 @@
-"""The trusted side: run an assignment's hidden pytest suite against students' workers.
+"""The trusted side's run loop: an assignment's hidden pytest suite against students' sessions.
 
 One pytest session grades a stream of submissions: the suite is collected once per judge, then
-the plugin's run loop takes the next submission, starts its worker, runs every check against
-it (`JudgePlugin._check`) and records the row through `on_result`. A check receives a
-`proxy.StudentProxy` as `student` and a `proxy.Reference` as `ref`; the names the suites import
-(`builtin`, `own`, the `Student*` failures) are re-exported here. Hypothesis is derandomized,
-so the same notebook and suite always give the same row.
+the plugin's run loop takes the next submission, has the launcher start its session (see
+`sandbox.session`), runs every check against it (`JudgePlugin._check`; what a check is worth
+and what its failure means is `checks`) and records the row (`results`) through `on_result`.
+A check receives a `proxy.StudentProxy` as `student` and a `proxy.Reference` as `ref`; what
+suites import is `suite`. Hypothesis is derandomized, so the same notebook and suite always
+give the same row.
 """
 
 from __future__ import annotations
@@ -29,39 +30,25 @@ from _pytest.runner import runtestprotocol
 from autograder.course.layout import AssignmentSpec, Course
 from autograder.course.notebook import NotebookError, cells_to_run, read_source_cells
 from autograder.errors import AutograderError, CourseError
+from autograder.judge import checks
 from autograder.judge import quiz as quizzes
-from autograder.judge.diagnose import Misconception
+from autograder.judge.checks import DISCARD, PASS_THROUGH, Check, direct_params, item_of
 from autograder.judge.examples import ExampleCache, load_hypothesis_profile
 from autograder.judge.grading import CheckOutcome, grade_item
 from autograder.judge.limits import CallLimits, LimitPolicy, cell_limits, time_reference, time_source_cells
 from autograder.judge.proxy import (
     Reference,
-    StudentCrashed,
-    StudentFailure,
-    StudentMissing,
     StudentProxy,
-    StudentRaised,
-    StudentTimeout,
-    builtin,
-    own,
 )
-from autograder.models import CellResult, GradeResult, ItemResult, Submission
+from autograder.judge.results import INTERNAL_ERROR, build_result, error_result
+from autograder.models import GradeResult, ItemResult, Submission
 from autograder.sandbox.process import WorkerLost, hidden_paths
 from autograder.sandbox.scratch import copy_submission_files
 from autograder.sandbox.session import Launcher, StudentSession
 
 log = logging.getLogger(__name__)
 
-__all__ = [
-    "StudentCrashed",
-    "StudentFailure",
-    "StudentMissing",
-    "StudentRaised",
-    "StudentTimeout",
-    "builtin",
-    "grade_stream",
-    "own",
-]
+__all__ = ["JudgePlugin", "grade_stream"]
 
 
 @dataclass
@@ -72,85 +59,6 @@ class Subject:
     cells: list[tuple[int, str, str | None]]
     outcomes: list[CheckOutcome] = field(default_factory=list)
     done: bool = False
-
-
-class _Discard:
-    """A stdout that keeps nothing."""
-
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-
-_DISCARD = _Discard()
-
-#: What ends the whole session rather than one check, as in pytest's runner.
-_PASS_THROUGH = (KeyboardInterrupt, pytest.exit.Exception)
-
-
-def _outcome(item: str, weight: float, exc: BaseException | None) -> CheckOutcome:
-    if exc is None:
-        return CheckOutcome(item, True, weight)
-    if isinstance(exc, Misconception):
-        return CheckOutcome(
-            item, False, weight, "misconception", exc.diagnosis, exc.message, exc.failing_input
-        )
-    if isinstance(exc, StudentFailure):
-        return CheckOutcome(item, False, weight, exc.kind, exc.diagnosis, exc.message)
-    name = type(exc).__name__
-    if name in ("Flaky", "FlakyFailure", "FlakyReplay"):
-        return CheckOutcome(
-            item,
-            False,
-            weight,
-            "misconception",
-            "other",
-            f"{item}: gave different answers for the same input.",
-        )
-    if isinstance(exc, AssertionError):
-        # A bare assert: its first line is the suite's own message only when one was given.
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        text = first if first and not first.startswith("assert ") else "a hidden check did not pass"
-        return CheckOutcome(item, False, weight, "misconception", "other", f"{item}: {text}.")
-    log.error("internal error in a hidden check for %s: %s: %s", item, name, exc)
-    return CheckOutcome(
-        item,
-        False,
-        weight,
-        "error",
-        "error",
-        f"{item}: the grader could not finish a check (internal {name}); "
-        "your instructor can see the details.",
-    )
-
-
-@dataclass(frozen=True)
-class Check:
-    """One collected check: its item of the assignment, its weight, and (when it needs nothing
-    but `student`, `ref` and its parameters) the parameters to call it with directly."""
-
-    item: pytest.Function
-    name: str
-    weight: float
-    direct: dict[str, Any] | None
-
-
-_OUR_FIXTURES = frozenset({"student", "ref"})
-#: Marks that pytest's setup acts on: a check that has one goes through it.
-_SETUP_MARKS = ("skip", "skipif", "xfail", "usefixtures")
-
-
-def _direct(item: pytest.Function) -> dict[str, Any] | None:
-    """The parameters of a check that needs no pytest setup at all, or None."""
-    callspec = getattr(item, "callspec", None)
-    params = dict(callspec.params) if callspec is not None else {}
-    if set(item._fixtureinfo.names_closure) - _OUR_FIXTURES - set(params):
-        return None  # other fixtures (tmp_path, a conftest's): pytest sets them up
-    if any(item.get_closest_marker(mark) is not None for mark in _SETUP_MARKS):
-        return None
-    return params
 
 
 class JudgePlugin:
@@ -196,19 +104,12 @@ class JudgePlugin:
         if report.failed:
             self.collect_errors.append(f"{report.nodeid}: {str(report.longrepr).splitlines()[-1]}")
 
-    def _item_of(self, item: pytest.Item) -> tuple[str, float]:
-        marker = item.get_closest_marker("item")
-        if marker is not None and marker.args:
-            return str(marker.args[0]), float(marker.kwargs.get("weight", 1.0))
-        module = Path(str(item.fspath)).stem.removeprefix("test_")
-        return module, 1.0
-
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:
             if "student" not in getattr(item, "fixturenames", ()):
                 self.collect_errors.append(f"{item.nodeid}: takes no `student` fixture, so it grades nothing")
                 continue
-            name, _ = self._item_of(item)
+            name, _ = item_of(item)
             if name not in self.items:
                 self.collect_errors.append(
                     f"{item.nodeid}: checks '{name}', which is not an item of assignment.toml"
@@ -234,7 +135,7 @@ class JudgePlugin:
         # The suite, pytest and the examples live as long as the judge: leave them out of every
         # later collection, which then looks only at what grading one notebook allocated.
         gc.freeze()
-        checks = [Check(item, *self._item_of(item), _direct(item)) for item in items]
+        checks = [Check(item, *item_of(item), direct_params(item)) for item in items]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # as `-W ignore` does for checks pytest runs
             while (subject := self.next_subject()) is not None:
@@ -332,9 +233,9 @@ class JudgePlugin:
         skipped, error = False, None
         item.funcargs = {**check.direct, "student": self.proxy, "ref": self.reference}
         try:
-            with contextlib.redirect_stdout(_DISCARD):  # as pytest's capture: a check's prints go
+            with contextlib.redirect_stdout(DISCARD):  # as pytest's capture: a check's prints go
                 item.runtest()
-        except _PASS_THROUGH:
+        except PASS_THROUGH:
             raise
         except pytest.skip.Exception:  # a skipped check (say, torch absent) counts for nothing
             skipped = True
@@ -343,7 +244,7 @@ class JudgePlugin:
         finally:
             item.funcargs = {}
         if not skipped and self.current is not None:
-            self.current.outcomes.append(_outcome(check.name, check.weight, error))
+            self.current.outcomes.append(checks.outcome(check.name, check.weight, error))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
@@ -359,8 +260,8 @@ class JudgePlugin:
             and not skipped
             and (call.when == "call" or (call.when == "setup" and error is not None))
         ):
-            name, weight = self._item_of(item)
-            self.current.outcomes.append(_outcome(name, weight, error))
+            name, weight = item_of(item)
+            self.current.outcomes.append(checks.outcome(name, weight, error))
         outcome: Literal["passed", "failed", "skipped"] = "passed"
         longrepr: tuple[str, int, str] | str | None = None
         if skipped:
@@ -425,49 +326,8 @@ class JudgePlugin:
             )
         # Read from the notebook's text, whatever its code cells did (a hang, an exit).
         items += quizzes.grade_quiz([source for _, source, _ in subject.cells], self.spec.quiz)
-        return _result(subject, items, process, self.spec, duration)
-
-
-def _result(
-    subject: Subject, items: list[ItemResult], process: StudentSession, spec: AssignmentSpec, duration: float
-) -> GradeResult:
-    grade_ids = {i: g for i, _, g in subject.cells}
-    cells = [CellResult(c.index, grade_ids.get(c.index), c.ok, c.ename, c.evalue) for c in process.results()]
-    points = spec.grade_ids()
-    ran = {c.grade_id: c.ok for c in cells if c.grade_id in points}
-    nbgrader = {g: (p if ran.get(g, False) else 0.0) for g, p in points.items()}
-    sub = subject.submission
-    return GradeResult(
-        sub.student_id,
-        sub.assignment_id,
-        sub.sha256,
-        spec.suite_sha256,
-        tuple(items),
-        tuple(cells),
-        nbgrader,
-        duration_s=duration,
-        student_s=process.student_s,
-    )
-
-
-INTERNAL_ERROR = "the grader could not finish this notebook (an internal error); your instructor can see why"
-
-
-def error_result(submission: Submission, spec: AssignmentSpec, message: str) -> GradeResult:
-    """Every item `error` with the same message: the notebook itself could not be graded."""
-    items = [ItemResult(i.name, 0.0, i.points, "error", "error", message) for i in spec.items]
-    items += [ItemResult(q.item, 0.0, q.points, "error", "error", message) for q in spec.quiz]
-    return GradeResult(
-        submission.student_id,
-        submission.assignment_id,
-        submission.sha256,
-        spec.suite_sha256,
-        tuple(items),
-        (),
-        {g: 0.0 for g in spec.grade_ids()},
-        status="error",
-        message=message,
-    )
+        grade_ids = {i: g for i, _, g in subject.cells}
+        return build_result(subject.submission, grade_ids, items, process, self.spec, duration)
 
 
 def grade_stream(

@@ -9,6 +9,7 @@ and comes back as plain data) and `ref` (the reference solutions), and use these
 - `as_float_array`, `matches`, `raises`, `ATOL`, `RTOL`: plain-data checks on what came back.
 - `StudentRaised`, `StudentCrashed`, `StudentTimeout`, `StudentMissing`: what a call to the
   student's function may raise instead of returning.
+- `own(name)`: the student's own function `name`, passed to another of theirs.
 - `builtin(name)`: a reference activation (`relu`, `sigmoid`, …) that the worker provides,
   passed to the student's function by name; `BY_NAME` lists them.
 
@@ -35,6 +36,7 @@ from autograder.judge.proxy import (
     StudentRaised,
     StudentTimeout,
     builtin,
+    own,
 )
 from autograder.sandbox.activations import BY_NAME
 
@@ -55,6 +57,7 @@ __all__ = [
     "expect_close",
     "expect_int",
     "matches",
+    "own",
     "raises",
     "show",
 ]

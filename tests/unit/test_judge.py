@@ -11,6 +11,7 @@ from fakes import InProcessLauncher, in_process
 from hypothesis.configuration import storage_directory
 
 from autograder import batch
+from autograder.judge import checks, results
 from autograder.judge import runner as judge
 from autograder.sandbox import process as sandbox
 
@@ -52,7 +53,7 @@ def assert_only_bobs_row_is_lost(course) -> None:
     """Grade ada, bob and cy with one judge: bob's row is an internal error, the others full marks."""
     rows = grade(course)
     assert sorted(rows) == ["ada", "bob", "cy"]
-    assert rows["bob"].status == "error" and rows["bob"].message == judge.INTERNAL_ERROR
+    assert rows["bob"].status == "error" and rows["bob"].message == results.INTERNAL_ERROR
     for other in ("ada", "cy"):
         assert rows[other].status == "graded" and rows[other].score == rows[other].max_score
 
@@ -114,14 +115,14 @@ def test_a_notebook_that_ends_its_worker_in_a_cell_keeps_the_points_of_the_other
 
 def test_a_check_that_breaks_inside_the_grader_costs_that_item_only(course, submit, monkeypatch):
     submit("ada")
-    outcome = judge._outcome
+    outcome = checks.outcome
 
     def internal(item, weight, exc):
         if item == "mse":
             exc = KeyError("the grader's own bug")
         return outcome(item, weight, exc)
 
-    monkeypatch.setattr(judge, "_outcome", internal)
+    monkeypatch.setattr(checks, "outcome", internal)
     row = grade(course)["ada"]
     mse = next(i for i in row.items if i.item == "mse")
     assert mse.status == "error"
