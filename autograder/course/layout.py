@@ -94,8 +94,8 @@ class AssignmentSpec:
     #: multiple of its time on the same input, at least the floor, at most the ceiling
     #: (`call_timeout_s` of the item, `cell_timeout_s`).
     limit_multiple: float = 50.0
-    call_floor_s: float = 2.0
-    cell_floor_s: float = 3.0
+    call_floor_s: float = 1.5
+    cell_floor_s: float = 2.0
     late: LatePolicy = field(default_factory=LatePolicy)
 
     @property
@@ -347,8 +347,8 @@ def load_assignment(folder: Path, *, late: LatePolicy | None = None) -> Assignme
         cell_timeout_s=_number(head, "cell_timeout_s", 20.0, str(spec_file)),
         notebook_timeout_s=_number(head, "notebook_timeout_s", 60.0, str(spec_file)),
         limit_multiple=_number(head, "limit_multiple", 50.0, str(spec_file)),
-        call_floor_s=_number(head, "call_floor_s", 2.0, str(spec_file)),
-        cell_floor_s=_number(head, "cell_floor_s", 3.0, str(spec_file)),
+        call_floor_s=_number(head, "call_floor_s", 1.5, str(spec_file)),
+        cell_floor_s=_number(head, "cell_floor_s", 2.0, str(spec_file)),
         late=_late(data, late or LatePolicy(), spec_file),
     )
 

@@ -61,4 +61,4 @@ def test_repo_assignments_load(repo_course):
     for assignment_id in repo_course.assignment_ids():
         spec = repo_course.assignment(assignment_id)
         assert spec.items and len(spec.quiz) >= 6
-        assert (spec.limit_multiple, spec.call_floor_s, spec.cell_floor_s) == (50.0, 2.0, 3.0)
+        assert (spec.limit_multiple, spec.call_floor_s, spec.cell_floor_s) == (50.0, 1.5, 2.0)
