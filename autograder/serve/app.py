@@ -30,7 +30,7 @@ from autograder.serve.intake import IntakeError, read_upload
 from autograder.serve.queue import result_from_json
 from autograder.serve.rules import Rules, check, is_late, load_rules, with_nbgrader_deadlines
 from autograder.store import nbgrader_rows
-from autograder.store.gradebook import GradeStore
+from autograder.store.gradebook import GradeStore, journal_items
 
 log = logging.getLogger(__name__)
 
@@ -213,21 +213,7 @@ def create_app(svc: Service) -> Starlette:
         if spec is None or not row["result_json"]:
             return _error(409, f"this submission has no feedback yet (it is {row['status']}).")
         result = result_from_json(row["result_json"])
-        rows = [
-            {
-                "student": result.student_id,
-                "assignment": result.assignment_id,
-                "item": i.item,
-                "position": n,
-                "score": i.score,
-                "max_score": i.max_score,
-                "status": i.status,
-                "diagnosis": i.diagnosis,
-                "message": i.message,
-                "failing_input": i.failing_input,
-            }
-            for n, i in enumerate(result.items)
-        ]
+        rows = journal_items(result)
         page = feedback_page(spec, result.student_id, rows, secret_lines(svc.course, spec))
         if result.status != "graded" and result.message:
             from html import escape

@@ -345,6 +345,25 @@ def _by_student(
     return out
 
 
+def journal_items(result: GradeResult) -> list[dict[str, Any]]:
+    """One submission's item rows as the journal keeps them (and feedback reads them)."""
+    return [
+        {
+            "student": result.student_id,
+            "assignment": result.assignment_id,
+            "item": i.item,
+            "position": n,
+            "score": i.score,
+            "max_score": i.max_score,
+            "status": i.status,
+            "diagnosis": i.diagnosis,
+            "message": i.message,
+            "duration_s": i.duration_s,
+            "failing_input": i.failing_input,
+        }
+        for n, i in enumerate(result.items)
+    ]
+
 def _record_journal(conn: sa.Connection, results: list[GradeResult]) -> None:
     """Replace the journal's rows (items, nbgrader's cells, the run) of each result's submission."""
     keys = [{"key_student": r.student_id, "key_assignment": r.assignment_id} for r in results]
@@ -362,21 +381,7 @@ def _record_journal(conn: sa.Connection, results: list[GradeResult]) -> None:
     runs: list[dict[str, Any]] = []
     for r in results:
         key = {"student": r.student_id, "assignment": r.assignment_id}
-        items.extend(
-            {
-                **key,
-                "item": i.item,
-                "position": n,
-                "score": i.score,
-                "max_score": i.max_score,
-                "status": i.status,
-                "diagnosis": i.diagnosis,
-                "message": i.message,
-                "duration_s": i.duration_s,
-                "failing_input": i.failing_input,
-            }
-            for n, i in enumerate(r.items)
-        )
+        items.extend(journal_items(r))
         ran = {c.grade_id: c for c in r.cells if c.grade_id}
         cells.extend(
             {

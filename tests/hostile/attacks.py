@@ -25,7 +25,6 @@ QUIZ = (
     "quiz.softmax_facts",
     "quiz.mse_value",
 )
-PROBE = "quiz.mse_value"  # attacks put what they saw in this answer's variable (not graded then)
 #: The probe's cells: what the attack saw is checked by the quiz's own cell, whose failure
 #: quotes it into the journal (cells an attack puts at the "end" go before these).
 PROBE_ANSWER_CELL = "answer_mse_value"
