@@ -8,7 +8,6 @@ message that says what to fix.
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import time
@@ -257,26 +256,30 @@ def create_app(svc: Service) -> Starlette:
             return _error(403, "this is for instructors: sign in with an instructor token.")
         return None
 
-    def dashboard(request: Request) -> Response:
-        from autograder.serve.dashboard import dashboard_json
-
+    def _instructor_assignment(request: Request) -> Response | str:
+        """The assignment an instructor route names, or the refusal to send instead."""
         refused = _instructor(request)
         if refused is not None:
             return refused
-        assignment = request.path_params["assignment"]
+        assignment = str(request.path_params["assignment"])
         if assignment not in svc.specs:
             return _error(404, f"no assignment {assignment[:80]!r} here.")
+        return assignment
+
+    def dashboard(request: Request) -> Response:
+        from autograder.serve.dashboard import dashboard_json
+
+        assignment = _instructor_assignment(request)
+        if isinstance(assignment, Response):
+            return assignment
         return JSONResponse(dashboard_json(svc.engine, svc.store, svc.specs[assignment]))
 
     def download(request: Request) -> Response:
         from autograder.views import report
 
-        refused = _instructor(request)
-        if refused is not None:
-            return refused
-        assignment = request.path_params["assignment"]
-        if assignment not in svc.specs:
-            return _error(404, f"no assignment {assignment[:80]!r} here.")
+        assignment = _instructor_assignment(request)
+        if isinstance(assignment, Response):
+            return assignment
         name = request.path_params["name"]
         if name == "gradebook.csv":
             text = report.tables(svc.store, assignment).gradebook.to_csv(index=False)
@@ -286,9 +289,8 @@ def create_app(svc: Service) -> Starlette:
             ).read_text()
         else:
             return _error(404, "downloads: gradebook.csv or canvas.csv.")
-        buffer = io.StringIO(text)
         return Response(
-            buffer.getvalue(),
+            text,
             media_type="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{assignment}-{name}"'},
         )

@@ -373,7 +373,7 @@ def run(root: Path, *, workers: int, max_pools: int = 2) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    with grade_lock(course):
+    with grade_lock(course, command="autograder serve"):
         grader = Grader(course, workers=workers, max_pools=max_pools)
         try:
             grader.recover()

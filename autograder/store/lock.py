@@ -12,11 +12,12 @@ from autograder.errors import UsageError
 
 
 @contextlib.contextmanager
-def grade_lock(course: Course) -> Iterator[None]:
-    """Refuse a second `autograder grade` on the same course while one runs.
+def grade_lock(course: Course, *, command: str = "autograder grade") -> Iterator[None]:
+    """Refuse a second grader (`autograder grade`, or `autograder serve`'s queue) on the same
+    course while one runs.
 
     The lock is the kernel's (`flock`), so a grader killed in any way releases it; the file
-    keeps the holder's pid for the message.
+    keeps the holder's pid and command for the message.
     """
     course.state_dir.mkdir(exist_ok=True)
     path = course.state_dir / "grade.lock"
@@ -25,13 +26,13 @@ def grade_lock(course: Course) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+            pid, _, holder = os.pread(fd, 128, 0).decode(errors="replace").strip().partition(" ")
             raise UsageError(
-                f"another `autograder grade` is running on this course (pid {holder}); "
-                "wait for it to finish, or stop it, then run again."
+                f"another `{holder or 'autograder grade'}` is running on this course "
+                f"(pid {pid or 'unknown'}); wait for it to finish, or stop it, then run again."
             ) from None
         os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        os.pwrite(fd, f"{os.getpid()} {command}".encode(), 0)
         yield
     finally:
         os.close(fd)
