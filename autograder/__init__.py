@@ -1,7 +1,7 @@
 """autograder: grade NumPy notebooks with a trusted judge and a jailed worker.
 
 The command line is `autograder` (see `cli`); the reports are also a Python API
-(`autograder.views.report.load`).
+(`autograder.views.tables.load`).
 """
 
 __all__ = ["__version__"]

@@ -275,14 +275,14 @@ def create_app(svc: Service) -> Starlette:
         return JSONResponse(dashboard_json(svc.engine, svc.store, svc.specs[assignment]))
 
     def download(request: Request) -> Response:
-        from autograder.views import report
+        from autograder.views import report, tables
 
         assignment = _instructor_assignment(request)
         if isinstance(assignment, Response):
             return assignment
         name = request.path_params["name"]
         if name == "gradebook.csv":
-            text = report.tables(svc.store, assignment).gradebook.to_csv(index=False)
+            text = tables.tables(svc.store, assignment).gradebook.to_csv(index=False)
         elif name == "canvas.csv":
             text = report.write_canvas_csv(
                 svc.course, assignment, title=svc.specs[assignment].title

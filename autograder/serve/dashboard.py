@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from autograder.course.layout import AssignmentSpec
 from autograder.serve import db
 from autograder.store.gradebook import GradeStore
-from autograder.views import report
+from autograder.views.tables import tables as report_tables
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -65,7 +65,7 @@ def dashboard_json(engine: sa.Engine, store: GradeStore, spec: AssignmentSpec) -
         (r for r in finished if r["duration_s"] is not None), key=lambda r: -float(r["duration_s"])
     )[:10]
     failing = [r for r in finished if r["status"] == "error" or (r["score"] or 0.0) == 0.0][:20]
-    tables = report.tables(store, spec.assignment_id)
+    tables = report_tables(store, spec.assignment_id)
     return {
         "assignment": spec.assignment_id,
         "title": spec.title,

@@ -2,7 +2,7 @@
 runs.csv (one row a student: how long grading took and how it ended).
 
 Written with the standard `csv` module, which is what pandas' `to_csv` drives underneath, so
-the bytes are the same as `report.scores_frame(...).to_csv(index=False)` would give; grading
+the bytes are the same as `tables.scores_frame(...).to_csv(index=False)` would give; grading
 does not pay for importing pandas (about half a second) to write one table.
 """
 

@@ -14,7 +14,7 @@ from autograder.cli import _ProgressLine
 from autograder.judge.limits import CallLimits, LimitPolicy, cell_limits, shape_key
 from autograder.models import GradeResult, ItemResult
 from autograder.store import scores
-from autograder.views import report
+from autograder.views import tables
 
 POLICY = LimitPolicy(multiple=50.0, call_floor_s=2.0, cell_floor_s=3.0)
 
@@ -131,7 +131,7 @@ def test_runs_csv_has_a_row_a_student_with_time_score_and_what_timed_out(tmp_pat
 
 def test_the_report_lists_the_slowest_students_first():
     runs = pd.DataFrame(scores.run_table(_Store(), "a"))  # type: ignore[arg-type]
-    slowest = report.slowest_students(runs)
+    slowest = tables.slowest_students(runs)
     assert list(slowest["student"]) == ["ada", "bob"]
     assert list(slowest.columns) == ["student", "duration_s", "score", "max_score", "status", "timeouts"]
     assert slowest.loc[0, "timeouts"] == "g"

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from autograder.models import SCORE_COLUMNS
 from autograder.store.scores import write_scores_csv
-from autograder.views.report import scores_frame
+from autograder.views.tables import scores_frame
 
 text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30)
 rows = st.lists(
