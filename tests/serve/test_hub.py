@@ -1,12 +1,11 @@
 """Sign-in through a real JupyterHub: `autograder serve --hub` started by the hub as its service.
 
-Students alice and bob are nbgrader students of the course, teacher is in the hub's
-`instructors` group, erin is in nbgrader's `nbgrader-<course>` group, zed is in neither.
+The hub (tests/conftest.py's `hub`): alice and bob are nbgrader students of the course, teacher
+is in the hub's `instructors` group, erin in nbgrader's `nbgrader-<course>` group, zed in neither.
 """
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,28 +15,12 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 from hubrunning import Hub, browser_client, follow, running_hub, sign_in_to_hub
-from nbgrader.api import Gradebook
 from running import ASSIGNMENT
 
-from autograder.course.layout import load_course
 
 pytestmark = pytest.mark.slow
 
 SUBMISSIONS = f"api/v1/assignments/{ASSIGNMENT}/submissions"
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory, released_template: Path) -> Iterator[Hub]:
-    base = tmp_path_factory.mktemp("hub")
-    root = base / "course"
-    shutil.copytree(released_template, root)
-    (root / "serve.toml").write_text("[defaults]\ncooldown_s = 0\n")
-    course = load_course(root)
-    with Gradebook(course.db_url) as gradebook:  # `nbgrader db student add`, as an instructor would
-        for student in ("alice", "bob"):
-            gradebook.update_or_create_student(student)
-    with running_hub(root, base / "state", course.course_id) as running:
-        yield running
 
 
 @pytest.fixture

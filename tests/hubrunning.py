@@ -8,6 +8,7 @@ import http.client
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,7 +18,6 @@ from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 import httpx
-from running import free_port
 
 SERVICE = "autograder"
 PASSWORD = "hub-test-password"
@@ -104,6 +104,12 @@ class Hub:
             return str(reply.json()["token"])
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def browser_client() -> httpx.Client:
     """A client that keeps cookies like a browser (by host, whatever the port)."""
     return httpx.Client(follow_redirects=False, timeout=30.0)
@@ -134,7 +140,7 @@ def follow(client: httpx.Client, url: str, limit: int = 10) -> tuple[httpx.Respo
 
 
 def hub_config(root: Path, state: Path, course_id: str, hub_port: int, service_port: int) -> Path:
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[1]
     path = state / "jupyterhub_config.py"
     path.write_text(
         _CONFIG.format(
