@@ -98,22 +98,8 @@ def listen_address(host: str | None, port: int | None, hub: bool) -> tuple[str, 
     return host or default_host, port or default_port
 
 
-def with_hub(
-    svc: Service,
-    *,
-    hub_url: str | None = None,
-    callback_url: str | None = None,
-    instructor_groups: tuple[str, ...] = (),
-) -> Service:
-    """`svc` signing people in through the JupyterHub whose service environment this process has."""
-    cfg = hub_auth.hub_config(
-        os.environ,
-        course_id=svc.course.course_id,
-        secret=hub_auth.cookie_secret(svc.course.state_dir),
-        hub_url=hub_url,
-        callback_url=callback_url,
-        instructor_groups=instructor_groups,
-    )
+def with_hub(svc: Service, cfg: hub_auth.HubConfig) -> Service:
+    """`svc` signing people in through the JupyterHub `cfg` describes."""
     engine = svc.engine
 
     def students() -> frozenset[str]:
@@ -144,9 +130,19 @@ def serve(
     `hub`: sign in through JupyterHub (None: when this process has a hub service's environment)."""
     if hub is None:
         hub = hub_auth.in_hub_environment(os.environ)
+    cfg = None
+    if hub:  # the hub's settings first: a missing one is the error to show
+        cfg = hub_auth.hub_config(
+            os.environ,
+            course_id=course.course_id,
+            secret=hub_auth.cookie_secret(course.state_dir),
+            hub_url=hub_url,
+            callback_url=callback_url,
+            instructor_groups=instructor_groups,
+        )
     svc = open_service(course)
-    if hub:
-        svc = with_hub(svc, hub_url=hub_url, callback_url=callback_url, instructor_groups=instructor_groups)
+    if cfg is not None:
+        svc = with_hub(svc, cfg)
     host, port = listen_address(host, port, hub)
     if not svc.specs:
         raise UsageError(

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
-from hubrunning import Hub, browser_client, follow, running_hub, sign_in_to_hub
+from hubrunning import Hub, browser_client, follow, sign_in_to_hub
 from running import ASSIGNMENT
-
 
 pytestmark = pytest.mark.slow
 
@@ -213,6 +211,16 @@ def test_a_hub_api_token_submits_and_a_wrong_one_is_refused(
             headers={"Authorization": f"token {token}x", "Content-Type": "application/x-ipynb+json"},
         )
         assert wrong.status_code == 401
+
+
+def test_signing_in_goes_back_only_to_a_page_of_this_service(hub: Hub, clients: list[httpx.Client]) -> None:
+    client = new_client(clients)
+    sign_in_to_hub(client, hub, "alice")
+    page, visited = follow(client, hub.service_url + "login?next=https://evil.example/")
+    assert page.status_code == 200
+    assert visited[-1] == hub.service_url
+    _, visited = follow(client, hub.service_url + "login?next=/services/autograder/instructor")
+    assert visited[-1] == hub.service_url + "instructor"
 
 
 def test_signing_out_clears_the_session_cookie(hub: Hub, clients: list[httpx.Client]) -> None:
