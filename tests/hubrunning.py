@@ -77,7 +77,6 @@ c.JupyterHub.services = [
 ]
 c.JupyterHub.load_roles = [
     {{"name": "user", "scopes": ["self", "access:services!service={service}"]}},
-    {{"name": "{service}-service", "scopes": ["read:users:groups"], "services": ["{service}"]}},
 ]
 '''
 

@@ -400,7 +400,10 @@ def _set_cookie(
         path=service_root(request),
         httponly=True,
         samesite="lax",
-        secure=client.cfg.secure_cookies or request.url.scheme == "https",
+        # Over HTTPS only when the browser uses it: the hub's public URL, or the proxy's header.
+        secure=client.cfg.secure_cookies
+        or request.url.scheme == "https"
+        or request.headers.get("x-forwarded-proto", "").split(",")[0].strip() == "https",
     )
 
 
