@@ -471,7 +471,7 @@ def hub_routes(client: HubClient) -> list[Route]:
                 f"{user.name} is not in {client.course_id}",
                 why
                 or (
-                    f"you are signed in to JupyterHub as {user.name!r}, but {client.course_id} has no "
+                    f"You are signed in to JupyterHub as {user.name!r}, but {client.course_id} has no "
                     "student with that id (students sign in with the hub name that is their nbgrader "
                     "student id). "
                     "Ask your instructor to add you to the course."

@@ -153,4 +153,8 @@ def serve(
     with grader_process(course, judges):
         app = with_prefix(create_app(svc), prefix or os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/"))
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
-        uvicorn.Server(config).run()
+        try:
+            uvicorn.Server(config).run()
+        finally:
+            if svc.hub is not None:
+                svc.hub.close()

@@ -75,3 +75,30 @@ def test_a_student_signs_in_on_the_hubs_login_page_and_hands_in_on_the_student_p
         assert "autograder-session" not in cookies
     finally:
         context.close()
+
+
+def test_an_instructor_reaches_the_dashboard_through_the_hub_and_a_stranger_reads_why_not(
+    browser: Any, hub: Hub, tmp_path: Path
+) -> None:
+    shots = _shots(tmp_path)
+    for user in ("teacher", "zed"):
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        page = context.new_page()
+        try:
+            page.goto(hub.service_url + "instructor")
+            page.fill("#username_input", user)
+            page.fill("#password_input", PASSWORD)
+            page.click("#login_submit")
+            if user == "teacher":
+                page.wait_for_selector("#app:not(.hidden)", timeout=20000)
+                assert page.url == hub.service_url + "instructor"
+                assert page.text_content("#who") == "teacher (instructor)"
+                page.wait_for_function("document.getElementById('updated').textContent !== ''", timeout=15000)
+                page.screenshot(path=str(shots / "hub-instructor-dashboard.png"), full_page=True)
+            else:
+                page.wait_for_selector("#message", timeout=20000)
+                assert "zed is not in" in page.text_content("#message h2")
+                assert "Ask your instructor to add you to the course." in page.text_content("#detail")
+                page.screenshot(path=str(shots / "hub-not-in-course.png"))
+        finally:
+            context.close()

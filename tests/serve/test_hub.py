@@ -143,7 +143,7 @@ def test_a_hub_user_not_in_the_course_gets_a_clear_403_and_an_nbgrader_group_mem
     zed, page, _ = signed_in(hub, "zed", clients)
     assert page.status_code == 403
     assert "zed is not in" in page.text
-    assert "you are signed in to JupyterHub as &#x27;zed&#x27;, but" in page.text
+    assert "You are signed in to JupyterHub as &#x27;zed&#x27;, but" in page.text
     assert "autograder-session" not in zed.cookies
 
     erin, erin_page, _ = signed_in(hub, "erin", clients)
