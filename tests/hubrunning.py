@@ -169,15 +169,9 @@ def _answers(url: str) -> int | None:
 
 
 @contextlib.contextmanager
-def running_hub(root: Path, state: Path, course_id: str) -> Iterator[Hub]:
-    """JupyterHub with `autograder serve --hub` as its service, until the block ends."""
-    state.mkdir(parents=True, exist_ok=True)
-    hub_port, service_port = free_port(), free_port()
-    config = hub_config(root, state, course_id, hub_port, service_port)
+def _launched(config: Path, state: Path, ready: list[str]) -> Iterator[Path]:
+    """`jupyterhub -f config` until the block ends, once every URL in `ready` answers 200; its log."""
     log = state / "jupyterhub.log"
-    hub = Hub(
-        f"http://127.0.0.1:{hub_port}/hub/", f"http://127.0.0.1:{service_port}/services/{SERVICE}/", log
-    )
     with log.open("ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "jupyterhub", "-f", str(config)],
@@ -189,7 +183,7 @@ def running_hub(root: Path, state: Path, course_id: str) -> Iterator[Hub]:
         )
     try:
         deadline = time.monotonic() + 90
-        while _answers(hub.service_url + "healthz") != 200 or _answers(hub.hub_url + "api/") != 200:
+        while any(_answers(url) != 200 for url in ready):
             if proc.poll() is not None:
                 raise RuntimeError(f"jupyterhub exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
             if time.monotonic() > deadline:
@@ -197,12 +191,78 @@ def running_hub(root: Path, state: Path, course_id: str) -> Iterator[Hub]:
                     f"the hub or its service did not answer in 90 s:\n{log.read_text()[-4000:]}"
                 )
             time.sleep(0.3)
-        yield hub
+        yield log
     finally:
         if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)  # the hub stops its managed services
+            proc.send_signal(signal.SIGTERM)  # the hub stops its managed services and its proxy
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=30)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+@contextlib.contextmanager
+def running_hub(root: Path, state: Path, course_id: str) -> Iterator[Hub]:
+    """JupyterHub with `autograder serve --hub` as its service, until the block ends."""
+    state.mkdir(parents=True, exist_ok=True)
+    hub_port, service_port = free_port(), free_port()
+    config = hub_config(root, state, course_id, hub_port, service_port)
+    hub_url = f"http://127.0.0.1:{hub_port}/hub/"
+    service_url = f"http://127.0.0.1:{service_port}/services/{SERVICE}/"
+    with _launched(config, state, [service_url + "healthz", hub_url + "api/"]) as log:
+        yield Hub(hub_url, service_url, log)
+
+
+_PROXIED = """
+import sys
+
+c.JupyterHub.bind_url = "http://127.0.0.1:{public_port}"
+c.JupyterHub.hub_bind_url = "http://127.0.0.1:{hub_port}"
+c.ConfigurableHTTPProxy.command = ["{proxy}"]
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{api_port}"
+c.ConfigurableHTTPProxy.pid_file = "{state}/proxy.pid"
+c.JupyterHub.db_url = "sqlite:///{state}/jupyterhub.sqlite"
+c.JupyterHub.cookie_secret_file = "{state}/jupyterhub_cookie_secret"
+c.JupyterHub.pid_file = "{state}/jupyterhub.pid"
+c.JupyterHub.authenticator_class = "dummy"
+c.DummyAuthenticator.password = "{password}"
+c.Authenticator.allow_all = True
+"""
+
+
+def readme_snippet(readme: Path) -> str:
+    """The README's jupyterhub_config.py for `serve --hub`, as written."""
+    text = readme.read_text()
+    start = text.index("```python\n# jupyterhub_config.py\n") + len("```python\n")
+    return text[start : text.index("```", start)]
+
+
+@contextlib.contextmanager
+def proxied_hub(root: Path, state: Path, proxy: Path, readme: Path) -> Iterator[Hub]:
+    """JupyterHub behind its own proxy (configurable-http-proxy) with the README's snippet as its
+    service configuration: only the course's path and the service's port are filled in."""
+    state.mkdir(parents=True, exist_ok=True)
+    public_port, hub_port, api_port, service_port = (free_port() for _ in range(4))
+    snippet = (
+        readme_snippet(readme)
+        .replace('"/srv/course"', repr(str(root)))
+        .replace("8765", str(service_port))
+        .replace('["autograder", ', '[sys.executable, "-m", "autograder", ')
+    )
+    config = state / "jupyterhub_config.py"
+    config.write_text(
+        _PROXIED.format(
+            public_port=public_port,
+            hub_port=hub_port,
+            api_port=api_port,
+            proxy=proxy,
+            state=state,
+            password=PASSWORD,
+        )
+        + snippet
+    )
+    public = f"http://127.0.0.1:{public_port}"
+    hub = Hub(f"{public}/hub/", f"{public}/services/{SERVICE}/", state / "jupyterhub.log")
+    with _launched(config, state, [hub.service_url + "healthz", hub.hub_url + "api/"]):
+        yield hub

@@ -6,15 +6,20 @@ is in the hub's `instructors` group, erin in nbgrader's `nbgrader-<course>` grou
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
-from hubrunning import Hub, browser_client, follow, sign_in_to_hub
+from hubrunning import Hub, browser_client, follow, proxied_hub, sign_in_to_hub
+from nbgrader.api import Gradebook
 from running import ASSIGNMENT
+
+from autograder.course.layout import load_course
 
 pytestmark = pytest.mark.slow
 
@@ -231,3 +236,30 @@ def test_signing_out_clears_the_session_cookie(hub: Hub, clients: list[httpx.Cli
     assert "autograder-session" not in client.cookies
     again = client.get(hub.service_url)
     assert again.status_code == 302 and again.headers["location"].startswith("/services/autograder/login")
+
+
+REPO = Path(__file__).resolve().parents[2]
+PROXY = REPO / ".proxy" / "node_modules" / ".bin" / "configurable-http-proxy"
+
+
+def test_the_readmes_jupyterhub_config_works_behind_the_hubs_own_proxy(
+    tmp_path: Path, released_template: Path, clients: list[httpx.Client]
+) -> None:
+    if not PROXY.exists():
+        pytest.skip(f"{PROXY} is missing: scripts/ensure-proxy.sh (run by ./dev test) installs it with npm")
+    root = tmp_path / "course"
+    shutil.copytree(released_template, root)
+    with Gradebook(load_course(root).db_url) as gradebook:
+        gradebook.update_or_create_student("alice")
+    with proxied_hub(root, tmp_path / "state", PROXY, REPO / "README.md") as hub:
+        alice, page, visited = signed_in(hub, "alice", clients)
+        assert page.status_code == 200, (visited, page.text[:300])
+        assert all(url.startswith(hub.hub_url.removesuffix("hub/")) for url in visited)  # one origin
+        me = alice.get(hub.service_url + "api/v1/me", headers={"X-Autograder-XSRF": xsrf_of(page)})
+        assert me.json()["student"] == "alice" and me.json()["role"] == "student"
+        assert alice.get(hub.service_url + "instructor").status_code == 403
+
+        prof = new_client(clients)
+        sign_in_to_hub(prof, hub, "prof")
+        board, _ = follow(prof, hub.service_url + "instructor")
+        assert board.status_code == 200 and "instructor dashboard" in board.text
