@@ -45,6 +45,8 @@ def _start_grader(course: Course, workers: int) -> subprocess.Popen[bytes]:
             str(os.getpid()),
         ],
         stdin=subprocess.DEVNULL,
+        # The hub's token (serve --hub) is the web side's alone: the grader never talks to the hub.
+        env={k: v for k, v in os.environ.items() if not k.startswith("JUPYTERHUB_")},
     )
 
 

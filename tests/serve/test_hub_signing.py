@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from autograder.course.layout import Course
 from autograder.errors import UsageError
 from autograder.serve import hub
 from autograder.serve.db import Identity
@@ -86,3 +87,11 @@ def test_serving_with_hub_but_without_its_environment_says_what_is_missing() -> 
         hub.hub_config(ENV, course_id="nn101", secret=SECRET, hub_url="ftp://x/")
     assert not hub.in_hub_environment({})
     assert hub.in_hub_environment(ENV)
+
+
+def test_the_cookie_key_is_made_once_owner_only_where_workers_cannot_read_it(course: Course) -> None:
+    key = hub.cookie_secret(course.state_dir)
+    path = course.state_dir / "serve" / "cookie_secret"
+    assert len(key) == 64 and hub.cookie_secret(course.state_dir) == key
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert course.state_dir in course.hidden_paths()
