@@ -400,18 +400,67 @@ def tokens_cmd(
 
 
 @main.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--host", default=None, help="Address [default: 127.0.0.1, or the hub's service URL's].")
+@click.option("--port", default=None, type=int, help="Port [default: 8000, or the hub's service URL's].")
 @click.option("--workers", type=int, default=None, help="Judges in parallel [default: the number of cores].")
 @click.option("--prefix", default=None, help="URL prefix [default: $JUPYTERHUB_SERVICE_PREFIX, or /].")
+@click.option(
+    "--hub/--no-hub",
+    default=None,
+    help="Sign in through JupyterHub's OAuth as a hub service [default: when JupyterHub's service "
+    "environment is set]. Course tokens keep working for the API.",
+)
+@click.option(
+    "--hub-url",
+    default=None,
+    help="The hub as browsers reach it [default: $JUPYTERHUB_PUBLIC_HUB_URL, or /hub/].",
+)
+@click.option(
+    "--oauth-callback-url",
+    default=None,
+    help="The service's oauth_redirect_uri as the hub has it [default: $JUPYTERHUB_OAUTH_CALLBACK_URL].",
+)
+@click.option(
+    "--instructor-group",
+    "instructor_groups",
+    multiple=True,
+    help="Hub group whose members are instructors (repeatable) [default: instructors and formgrade-COURSE].",
+)
 @click.pass_context
-def serve_cmd(ctx: click.Context, host: str, port: int, workers: int | None, prefix: str | None) -> None:
+def serve_cmd(
+    ctx: click.Context,
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    prefix: str | None,
+    hub: bool | None,
+    hub_url: str | None,
+    oauth_callback_url: str | None,
+    instructor_groups: tuple[str, ...],
+) -> None:
     """Serve the course: students submit notebooks over HTTP; a live instructor dashboard."""
-    from autograder.serve.server import serve
+    import os
+
+    from autograder.serve.hub import in_hub_environment
+    from autograder.serve.server import listen_address, serve
 
     course = _course(ctx)
+    signing_in = in_hub_environment(os.environ) if hub is None else hub
+    where_host, where_port = listen_address(host, port, signing_in)
+    how = "sign-in through JupyterHub" if signing_in else "sign-in with course tokens"
     click.echo(
-        f"serving {course.course_id} on http://{host}:{port}/ (instructors: /instructor); Ctrl-C stops",
+        f"serving {course.course_id} on http://{where_host}:{where_port}/ ({how}; instructors: /instructor); "
+        "Ctrl-C stops",
         err=True,
     )
-    serve(course, host=host, port=port, workers=workers, prefix=prefix)
+    serve(
+        course,
+        host=host,
+        port=port,
+        workers=workers,
+        prefix=prefix,
+        hub=hub,
+        hub_url=hub_url,
+        callback_url=oauth_callback_url,
+        instructor_groups=instructor_groups,
+    )

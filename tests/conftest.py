@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hubrunning import Hub, running_hub
 
 from autograder.course import release, synth
 from autograder.course.layout import Course, copy_course, load_course
@@ -64,6 +65,24 @@ def submit(course: Course) -> SubmitFn:
         return synth.write_submission(course, "ps4-softmax", student, nb)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def hub(tmp_path_factory: pytest.TempPathFactory, released_template: Path) -> Iterator[Hub]:
+    """A real JupyterHub (tests/hubrunning.py) running `autograder serve --hub` on a released copy
+    of the course as its service: alice and bob are nbgrader students, teacher an instructor."""
+    from nbgrader.api import Gradebook
+
+    base = tmp_path_factory.mktemp("hub")
+    root = base / "course"
+    shutil.copytree(released_template, root)
+    (root / "serve.toml").write_text("[defaults]\ncooldown_s = 0\n")
+    course = load_course(root)
+    with Gradebook(course.db_url) as gradebook:  # `nbgrader db student add`, as an instructor would
+        for student in ("alice", "bob"):
+            gradebook.update_or_create_student(student)
+    with running_hub(root, base / "state", course.course_id) as running:
+        yield running
 
 
 CHROMIUM = Path("/usr/bin/chromium")

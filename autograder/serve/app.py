@@ -15,16 +15,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from autograder.course.layout import AssignmentSpec, Course
-from autograder.serve import db, pages, tokens
+from autograder.serve import db, hub, pages, tokens
 from autograder.serve.intake import IntakeError, read_upload
 from autograder.serve.queue import result_from_json
 from autograder.serve.rules import Rules, check, is_late, load_rules, with_nbgrader_deadlines
@@ -44,6 +45,7 @@ class Service:
     rules: dict[str, Rules]
     uploads: Path
     store: GradeStore
+    hub: hub.HubClient | None = None  # signing in through JupyterHub (serve --hub)
 
 
 def open_service(course: Course) -> Service:
@@ -105,11 +107,12 @@ def submission_json(row: dict[str, Any], *, items: bool = True) -> dict[str, Any
 
 
 def _identity(svc: Service, request: Request) -> db.Identity | None:
+    """Who asks: a course token (`Bearer`), or as a hub service a hub token or the hub session."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return tokens.identify(svc.engine, token.strip())
+    if scheme.lower() == "bearer":
+        return tokens.identify(svc.engine, token.strip())
+    return hub.api_identity(svc.hub, request) if svc.hub is not None else None
 
 
 _UNAUTHORIZED = "sign in: send your token as 'Authorization: Bearer TOKEN' (ask your instructor for one)."
@@ -329,11 +332,38 @@ def create_app(svc: Service) -> Starlette:
             )
         return JSONResponse({"assignment": assignment, "requeued": int(done.rowcount)}, status_code=202)
 
-    def student_page(request: Request) -> HTMLResponse:
-        return HTMLResponse(pages.student_page(svc.course.course_id))
+    def _signed_in(request: Request) -> pages.SignedIn | Response | None:
+        """As a hub service: the page's person, or the way to sign in. Else None (token form)."""
+        if svc.hub is None:
+            return None
+        session = hub.request_session(svc.hub, request)
+        if session is None:
+            target = hub.service_root(request) + "login?next=" + quote(request.url.path)
+            return RedirectResponse(target, status_code=302)
+        return pages.SignedIn(session.identity.student, session.identity.role, session.xsrf)
 
-    def instructor_page(request: Request) -> HTMLResponse:
-        return HTMLResponse(pages.instructor_page(svc.course.course_id))
+    def student_page(request: Request) -> Response:
+        signed_in = _signed_in(request)
+        if isinstance(signed_in, Response):
+            return signed_in
+        return HTMLResponse(pages.student_page(svc.course.course_id, signed_in))
+
+    def instructor_page(request: Request) -> Response:
+        signed_in = _signed_in(request)
+        if isinstance(signed_in, Response):
+            return signed_in
+        if signed_in is not None and signed_in.role != "instructor":
+            assert svc.hub is not None
+            detail = (
+                f"{signed_in.name} is a student of {svc.course.course_id}; the dashboard is for hub users "
+                f"in the instructor group ({', '.join(sorted(svc.hub.cfg.instructor_groups))})."
+            )
+            root = hub.service_root(request)
+            links = [("Your page", root), ("Sign out", root + "logout")]
+            return HTMLResponse(
+                pages.message_page(svc.course.course_id, "instructors only", detail, links), status_code=403
+            )
+        return HTMLResponse(pages.instructor_page(svc.course.course_id, signed_in))
 
     routes = [
         Route("/healthz", healthz),
@@ -348,6 +378,7 @@ def create_app(svc: Service) -> Starlette:
         Route("/api/v1/submissions/{id}", get_submission),
         Route("/api/v1/submissions/{id}/feedback", feedback),
         Route("/api/v1/submissions/{id}/regrade", regrade, methods=["POST"]),
+        *(hub.hub_routes(svc.hub) if svc.hub is not None else []),
     ]
 
     async def not_found(request: Request, exc: Exception) -> Response:

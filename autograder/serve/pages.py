@@ -1,7 +1,8 @@
 """The two pages: a student's (sign in, upload, watch, read feedback) and the instructor dashboard.
 
 Plain server-sent HTML with a little JavaScript that calls the JSON API with the token the
-person signed in with (kept in the tab's sessionStorage, sent as a Bearer header). Every value
+person signed in with (kept in the tab's sessionStorage, sent as a Bearer header), or, signed
+in through JupyterHub, with the session cookie and the XSRF value the page carries. Every value
 from the API is put in the page as text (`textContent`), never as HTML; feedback pages, which
 are HTML, go into a sandboxed iframe.
 """
@@ -10,6 +11,7 @@ are HTML, go into a sandboxed iframe.
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 
 _CSS = """
 :root { --ink:#1d2433; --mute:#5d6779; --line:#e3e7ee; --bg:#f6f8fb; --acc:#2f5bea; --ok:#1a7f4b; --bad:#c0392b; --warn:#b7791f; }
@@ -43,8 +45,12 @@ iframe { width:100%; height:640px; border:1px solid var(--line); border-radius:8
 _COMMON_JS = """
 const $ = (id) => document.getElementById(id);
 let TOKEN = sessionStorage.getItem('autograder-token') || '';
+// Signed in through JupyterHub: the session cookie goes by itself, and this value with it.
+const XSRF = (document.querySelector('meta[name="autograder-xsrf"]') || {}).content || '';
+function authHeaders() { return XSRF ? {'X-Autograder-XSRF': XSRF} : {'Authorization': 'Bearer ' + TOKEN}; }
 async function api(path, opts = {}) {
-  opts.headers = Object.assign({}, opts.headers || {}, {'Authorization': 'Bearer ' + TOKEN});
+  opts.headers = Object.assign({}, opts.headers || {}, authHeaders());
+  opts.credentials = 'same-origin';
   const r = await fetch(path, opts);
   let body = null;
   const type = r.headers.get('content-type') || '';
@@ -68,6 +74,12 @@ async function signIn(role) {
   return r.body;
 }
 function wireSignIn(role, then) {
+  if (XSRF) {
+    $('signin').classList.add('hidden');
+    $('signout').addEventListener('click', () => { location.href = 'logout'; });
+    signIn(role).then((me) => { if (me) then(); });
+    return;
+  }
   $('signin-form').addEventListener('submit', async (e) => { e.preventDefault(); TOKEN = $('token').value.trim(); if (await signIn(role)) then(); });
   $('signout').addEventListener('click', () => { sessionStorage.removeItem('autograder-token'); location.reload(); });
   if (TOKEN) signIn(role).then((me) => { if (me) then(); });
@@ -238,7 +250,7 @@ async function refresh() {
   $('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
 }
 async function download(name) {
-  const r = await fetch('api/v1/assignments/' + encodeURIComponent(assignment()) + '/' + name, {headers: {'Authorization': 'Bearer ' + TOKEN}});
+  const r = await fetch('api/v1/assignments/' + encodeURIComponent(assignment()) + '/' + name, {headers: authHeaders(), credentials: 'same-origin'});
   const blob = await r.blob(); const a = el('a'); a.href = URL.createObjectURL(blob); a.download = assignment() + '-' + name; a.click();
 }
 function start() {
@@ -255,10 +267,20 @@ wireSignIn('instructor', start);
 """
 
 
-def _page(title: str, course_id: str, body: str, script: str) -> str:
+@dataclass(frozen=True)
+class SignedIn:
+    """A person signed in through JupyterHub: the page talks to the API with its cookie and `xsrf`."""
+
+    name: str
+    role: str
+    xsrf: str
+
+
+def _page(title: str, course_id: str, body: str, script: str, signed_in: SignedIn | None = None) -> str:
+    xsrf = f"<meta name='autograder-xsrf' content='{html.escape(signed_in.xsrf)}'>" if signed_in else ""
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'>{xsrf}"
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
         f"<header><h1>{html.escape(course_id)} · {html.escape(title)}</h1><span class='who' id='who'></span>"
         "<button class='ghost' id='signout'>Sign out</button></header>"
@@ -266,9 +288,23 @@ def _page(title: str, course_id: str, body: str, script: str) -> str:
     )
 
 
-def student_page(course_id: str) -> str:
-    return _page("hand in and feedback", course_id, _STUDENT_BODY, _STUDENT_JS)
+def student_page(course_id: str, signed_in: SignedIn | None = None) -> str:
+    return _page("hand in and feedback", course_id, _STUDENT_BODY, _STUDENT_JS, signed_in)
 
 
-def instructor_page(course_id: str) -> str:
-    return _page("instructor dashboard", course_id, _INSTRUCTOR_BODY, _INSTRUCTOR_JS)
+def instructor_page(course_id: str, signed_in: SignedIn | None = None) -> str:
+    return _page("instructor dashboard", course_id, _INSTRUCTOR_BODY, _INSTRUCTOR_JS, signed_in)
+
+
+def message_page(course_id: str, title: str, detail: str, links: list[tuple[str, str]]) -> str:
+    """A page that says one thing (a refusal, signed out) and where to go next; all text escaped."""
+    anchors = " ".join(
+        f"<a class='button' href='{html.escape(href, quote=True)}'>{html.escape(label)}</a>" for label, href in links
+    )
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)}</title><style>{_CSS} a.button {{ margin-right:12px; }}</style></head><body>"
+        f"<header><h1>{html.escape(course_id)}</h1></header><main><section class='card' id='message'>"
+        f"<h2>{html.escape(title)}</h2><p id='detail'>{html.escape(detail)}</p><p>{anchors}</p></section></main></body></html>"
+    )
