@@ -11,8 +11,9 @@ from pathlib import Path
 
 from autograder.judge.reference.backend import available_backends
 from autograder.sandbox import layers
+from autograder.sandbox.client import StudentProcess
 from autograder.sandbox.jail import Limits
-from autograder.sandbox.process import StudentProcess, Zygote, jail_spec
+from autograder.sandbox.process import Zygote, jail_spec
 
 PACKAGES = (
     "numpy",

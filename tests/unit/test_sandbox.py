@@ -18,8 +18,9 @@ import pytest
 import autograder
 from autograder.judge.proxy import StudentCrashed, StudentProxy, StudentTimeout
 from autograder.sandbox import landlock, seccomp
+from autograder.sandbox.client import StudentProcess
 from autograder.sandbox.jail import Limits
-from autograder.sandbox.process import StudentProcess, Zygote, jail_spec
+from autograder.sandbox.process import Zygote, jail_spec
 from autograder.sandbox.protocol import FuncRef
 
 IS_ROOT = os.geteuid() == 0
