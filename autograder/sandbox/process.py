@@ -24,6 +24,7 @@ from contextlib import suppress
 from pathlib import Path
 
 import autograder
+from autograder.sandbox import pidns
 from autograder.sandbox.client import READY_TIMEOUT_S, Worker
 from autograder.sandbox.jail import JailSpec, Limits, scrubbed_environment
 
@@ -48,6 +49,8 @@ class Zygote:
 
     def __init__(self, *, python: str = sys.executable) -> None:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        # In a PID namespace the zygote names its workers with SCM_CREDENTIALS: we read them.
+        parent.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         env = scrubbed_environment("/")
         env["PYTHONPATH"] = _package_root()
         self._proc = subprocess.Popen(
@@ -63,6 +66,8 @@ class Zygote:
         child.close()
         self._ctrl = parent
         self._ready = False  # it warms up (a second or so) while the judge collects its suite
+        #: Whether the zygote is pid 1 of a PID namespace of its own (`pidns`), as it said.
+        self.pid_namespace = False
 
     @property
     def pid(self) -> int:
@@ -82,6 +87,7 @@ class Zygote:
             self.close()
             raise RuntimeError(f"the worker zygote did not start: {err.strip() or 'no output'}")
         self._ctrl.settimeout(None)
+        self.pid_namespace = ready.get("pidns") is True
         self._ready = True
 
     def spawn(self, spec: JailSpec) -> Worker:
@@ -93,7 +99,7 @@ class Zygote:
             request = json.dumps({"jail": spec.to_json()}).encode()
             self._ctrl.settimeout(SPAWN_TIMEOUT_S)
             socket.send_fds(self._ctrl, [request], [theirs.fileno()])
-            pid = int(json.loads(self._ctrl.recv(4096))["pid"])
+            pid = self._forked_pid()
         except (OSError, ValueError, KeyError, TypeError) as exc:
             mine.close()
             raise ZygoteLost(f"the worker zygote is gone ({type(exc).__name__}: {exc})") from None
@@ -104,6 +110,18 @@ class Zygote:
         worker = Worker(mine, pid, spec)
         worker.wait_ready()
         return worker
+
+    def _forked_pid(self) -> int:
+        """The pid of the worker just forked, in our namespace: the zygote's answer names it in
+        its own; in a PID namespace the kernel rewrote the credentials it sent into ours."""
+        data, ancdata, _flags, _addr = self._ctrl.recvmsg(4096, pidns.ancillary_size())
+        pid = int(json.loads(data)["pid"])
+        if not self.pid_namespace:
+            return pid
+        outside = pidns.received_pid(ancdata)
+        if outside is None:
+            raise ValueError("no credentials naming the worker")
+        return outside
 
     def prepare(self, sources: Sequence[str]) -> None:
         """Have the zygote compile these cells once for all its workers (public text only:
