@@ -151,12 +151,12 @@ def isolation() -> list[Finding]:
             value = f"in force (ABI {found.landlock_abi})"
         out.append(Finding(f"layer {name}", value, ok=name in have))
     out.append(Finding("layer uid-drop", "in force (as root)" if found.root else "no (not root)"))
-    out.append(
-        Finding(
-            "layer cgroup v2",
-            f"delegated at {found.cgroup} (not used yet)" if found.cgroup else "none delegated",
-        )
-    )
+    if found.cgroup:
+        memory = "memory.max counts tmpfs" if found.cgroup_memory else "no memory controller delegated"
+        cgroup_value = f"delegated at {found.cgroup}: a cgroup per zygote, killed whole ({memory})"
+    else:
+        cgroup_value = "none delegated (kill-all rests on the subreaper and the PID namespace)"
+    out.append(Finding("layer cgroup v2", cgroup_value))
     lost = found.lost()
     for what in lost:
         out.append(Finding("NOT guaranteed", what, ok=False))

@@ -24,7 +24,7 @@ from contextlib import suppress
 from pathlib import Path
 
 import autograder
-from autograder.sandbox import pidns
+from autograder.sandbox import cgroup, layers, pidns
 from autograder.sandbox.client import READY_TIMEOUT_S, Worker
 from autograder.sandbox.jail import JailSpec, Limits, scrubbed_environment
 
@@ -51,10 +51,19 @@ class Zygote:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         # In a PID namespace the zygote names its workers with SCM_CREDENTIALS: we read them.
         parent.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        #: The zygote's own cgroup v2 (see `cgroup`), where the host delegates one; else "".
+        self.cgroup = _new_cgroup()
+        self._memory_mb = 0  # the worker memory limit the cgroup was capped for
         env = scrubbed_environment("/")
         env["PYTHONPATH"] = _package_root()
         self._proc = subprocess.Popen(
-            [python, "-m", "autograder.sandbox.worker", str(child.fileno())],
+            [
+                python,
+                "-m",
+                "autograder.sandbox.worker",
+                str(child.fileno()),
+                *([self.cgroup] if self.cgroup else []),
+            ],
             pass_fds=[child.fileno()],
             env=env,
             cwd="/",
@@ -88,12 +97,17 @@ class Zygote:
             raise RuntimeError(f"the worker zygote did not start: {err.strip() or 'no output'}")
         self._ctrl.settimeout(None)
         self.pid_namespace = ready.get("pidns") is True
+        if self.cgroup and ready.get("cgroup") is not True:  # it could not join: nothing to keep
+            cgroup.remove(self.cgroup)
+            self.cgroup = ""
         self._ready = True
 
     def spawn(self, spec: JailSpec) -> Worker:
         """Fork one confined worker and wait until it is ready; `ZygoteLost` if the zygote is
         gone or does not answer (a worker may have killed or stopped it)."""
         self.wait_ready()
+        if self.cgroup and self._memory_mb != spec.limits.memory_mb:
+            self._limit_memory(spec.limits.memory_mb)
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             request = json.dumps({"jail": spec.to_json()}).encode()
@@ -110,6 +124,15 @@ class Zygote:
         worker = Worker(mine, pid, spec)
         worker.wait_ready()
         return worker
+
+    def _limit_memory(self, memory_mb: int) -> None:
+        """Cap the zygote's cgroup at a worker's `memory_mb` on top of the zygote's own pages
+        (workers run one at a time); counts tmpfs and /dev/shm, unlike RLIMIT_AS."""
+        try:
+            cgroup.limit_memory(self.cgroup, memory_mb << 20)
+        except (OSError, ValueError) as exc:
+            log.warning("no cgroup memory limit for the workers (%s)", exc)
+        self._memory_mb = memory_mb
 
     def _forked_pid(self) -> int:
         """The pid of the worker just forked, in our namespace: the zygote's answer names it in
@@ -140,6 +163,9 @@ class Zygote:
 
     def kill(self) -> None:
         """End the zygote at once (and so every worker it forked, which die with it)."""
+        if self.cgroup:
+            with suppress(OSError):
+                cgroup.kill(self.cgroup)
         with suppress(ProcessLookupError, PermissionError):
             os.killpg(self._proc.pid, signal.SIGKILL)
         self.close()
@@ -153,12 +179,27 @@ class Zygote:
             self._proc.wait()
         if self._proc.stderr:
             self._proc.stderr.close()
+        if self.cgroup:  # whatever is left in there (nothing should be) dies with it
+            cgroup.remove(self.cgroup)
+            self.cgroup = ""
 
     def __enter__(self) -> Zygote:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _new_cgroup() -> str:
+    """A cgroup of its own for a new zygote below our delegated cgroup v2; "" where none."""
+    base = layers.delegated_cgroup()
+    if not base:
+        return ""
+    try:
+        return cgroup.create(base)
+    except OSError as exc:
+        log.info("no cgroup for the zygote below %s (%s)", base, exc)
+        return ""
 
 
 def jail_spec(scratch: Path, *, hide: Sequence[Path], limits: Limits | None = None, serial: int) -> JailSpec:

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.sandbox import lifetime, pidns, protocol, seccomp
+from autograder.sandbox import cgroup, lifetime, pidns, protocol, seccomp
 from autograder.sandbox.activations import BY_NAME
 from autograder.sandbox.jail import (
     JailSpec,
@@ -421,7 +421,7 @@ def _prepare(source: str) -> None:
         _PREPARED[source] = _compile_cell(source, "<cell>")
 
 
-def zygote(control: socket.socket, *, pid_namespace: bool = False) -> None:
+def zygote(control: socket.socket, *, pid_namespace: bool = False, in_cgroup: bool = False) -> None:
     """Fork a confined worker per request on `control` until it closes.
 
     Requests: `prepare` (compile a released cell ahead), `share` (the mounts every worker
@@ -448,7 +448,13 @@ def zygote(control: socket.socket, *, pid_namespace: bool = False) -> None:
     if seccomp.arch() is not None:
         seccomp.compiled(str(seccomp.arch()))
     shared: Shared | None = None
-    hello = {"ev": "zygote-ready", "pid": os.getpid(), "subreaper": subreaper, "pidns": pid_namespace}
+    hello = {
+        "ev": "zygote-ready",
+        "pid": os.getpid(),
+        "subreaper": subreaper,
+        "pidns": pid_namespace,
+        "cgroup": in_cgroup,
+    }
     control.send(json.dumps(hello).encode())
     try:
         while True:
@@ -542,11 +548,16 @@ def _sweep(workers: set[int]) -> None:
 
 
 def main() -> None:
-    """Entry point: `python -m autograder.sandbox.worker FD`."""
+    """Entry point: `python -m autograder.sandbox.worker FD [CGROUP]`."""
     control = socket.socket(fileno=int(sys.argv[1]))
+    in_cgroup = False
+    if len(sys.argv) > 2:  # the cgroup the judge made for us: joined before anything is forked
+        with contextlib.suppress(OSError):
+            cgroup.join(sys.argv[2])
+            in_cgroup = True
     # Pid 1 of a PID namespace of its own where the machine allows (see `pidns` for why one per
     # zygote); the process the judge started waits for it there and never comes back here.
-    zygote(control, pid_namespace=pidns.enter(control))
+    zygote(control, pid_namespace=pidns.enter(control), in_cgroup=in_cgroup)
     sys.stderr.flush()
     os._exit(0)  # nothing to clean up: skip tearing down NumPy, matplotlib and friends (~0.2 s)
 
