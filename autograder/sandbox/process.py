@@ -47,12 +47,16 @@ def _package_root() -> str:
 class Zygote:
     """A warm parent that forks confined workers on request."""
 
-    def __init__(self, *, python: str = sys.executable) -> None:
+    def __init__(
+        self, *, python: str = sys.executable, use_pidns: bool = True, use_cgroup: bool = True
+    ) -> None:
+        """Start a zygote; `use_pidns` and `use_cgroup` (where the machine offers them: see
+        `pidns`, `cgroup`) are there to measure and test what holds without them."""
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         # In a PID namespace the zygote names its workers with SCM_CREDENTIALS: we read them.
         parent.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         #: The zygote's own cgroup v2 (see `cgroup`), where the host delegates one; else "".
-        self.cgroup = _new_cgroup()
+        self.cgroup = _new_cgroup() if use_cgroup else ""
         self._memory_mb = 0  # the worker memory limit the cgroup was capped for
         env = scrubbed_environment("/")
         env["PYTHONPATH"] = _package_root()
@@ -62,7 +66,8 @@ class Zygote:
                 "-m",
                 "autograder.sandbox.worker",
                 str(child.fileno()),
-                *([self.cgroup] if self.cgroup else []),
+                *(["--cgroup", self.cgroup] if self.cgroup else []),
+                *([] if use_pidns else ["--no-pidns"]),
             ],
             pass_fds=[child.fileno()],
             env=env,

@@ -548,16 +548,18 @@ def _sweep(workers: set[int]) -> None:
 
 
 def main() -> None:
-    """Entry point: `python -m autograder.sandbox.worker FD [CGROUP]`."""
+    """Entry point: `python -m autograder.sandbox.worker FD [--cgroup PATH] [--no-pidns]`."""
     control = socket.socket(fileno=int(sys.argv[1]))
+    options = sys.argv[2:]
     in_cgroup = False
-    if len(sys.argv) > 2:  # the cgroup the judge made for us: joined before anything is forked
-        with contextlib.suppress(OSError):
-            cgroup.join(sys.argv[2])
+    if "--cgroup" in options:  # the cgroup the judge made for us: joined before anything is forked
+        with contextlib.suppress(OSError, IndexError):
+            cgroup.join(options[options.index("--cgroup") + 1])
             in_cgroup = True
     # Pid 1 of a PID namespace of its own where the machine allows (see `pidns` for why one per
     # zygote); the process the judge started waits for it there and never comes back here.
-    zygote(control, pid_namespace=pidns.enter(control), in_cgroup=in_cgroup)
+    in_pidns = "--no-pidns" not in options and pidns.enter(control)
+    zygote(control, pid_namespace=in_pidns, in_cgroup=in_cgroup)
     sys.stderr.flush()
     os._exit(0)  # nothing to clean up: skip tearing down NumPy, matplotlib and friends (~0.2 s)
 

@@ -107,3 +107,17 @@ def test_a_worker_handle_kills_the_worker_by_the_judges_pid(zygote, tmp_path):
     else:
         pytest.fail(f"worker {pid} still runs after kill")
     s.close()
+
+
+def test_without_the_pid_namespace_a_worker_lists_the_machines_pids(tmp_path):
+    # What the layer is for: the same worker from a zygote left in the judge's namespace.
+    with Zygote(use_pidns=False, use_cgroup=False) as bare:
+        bare.wait_ready()
+        assert bare.pid_namespace is False
+        s = student(bare, tmp_path / "a", 1, landlock=False, seccomp=False)
+        try:
+            seen = value(s, "pids")
+            assert isinstance(seen, list) and os.getpid() in seen and bare.pid in seen
+            assert s.worker is not None and value(s, "me") == s.worker.pid  # one namespace: one pid
+        finally:
+            s.close()
