@@ -28,6 +28,8 @@ import time
 
 log = logging.getLogger(__name__)
 
+#: The name of every zygote's cgroup starts so, then the judge's pid: `remove_stale` knows them.
+PREFIX = "autograder-"
 #: How long the judge waits for a killed cgroup to empty before it gives up removing it.
 EMPTY_TIMEOUT_S = 2.0
 
@@ -43,9 +45,39 @@ def create(base: str) -> str:
         # Refused (EBUSY) where `base` holds processes and is not the root: then no memory limit.
         with contextlib.suppress(OSError):
             _write(os.path.join(base, "cgroup.subtree_control"), "+memory")
-    path = os.path.join(base, f"autograder-{os.getpid()}-{secrets.token_hex(4)}")
+    remove_stale(base)
+    path = os.path.join(base, f"{PREFIX}{os.getpid()}-{secrets.token_hex(4)}")
     os.mkdir(path, 0o755)
     return path
+
+
+def remove_stale(base: str) -> list[str]:
+    """Remove the cgroups below `base` left by judges that are gone (killed before they could
+    clean up), with whatever is still in them; the paths removed."""
+    removed = []
+    try:
+        entries = os.listdir(base)
+    except OSError:
+        return []
+    for entry in entries:
+        judge = entry[len(PREFIX) :].split("-", 1)[0]
+        if not entry.startswith(PREFIX) or not judge.isdigit() or _alive(int(judge)):
+            continue
+        path = os.path.join(base, entry)
+        remove(path)
+        if not os.path.exists(path):
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def join(path: str) -> None:

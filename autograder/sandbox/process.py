@@ -82,6 +82,9 @@ class Zygote:
         self._ready = False  # it warms up (a second or so) while the judge collects its suite
         #: Whether the zygote is pid 1 of a PID namespace of its own (`pidns`), as it said.
         self.pid_namespace = False
+        #: The process that forks the workers, in our pids: `pid`, or in a PID namespace its
+        #: pid 1 (the child of `pid`); known once ready.
+        self.forker_pid = self._proc.pid
 
     @property
     def pid(self) -> int:
@@ -92,8 +95,11 @@ class Zygote:
         if self._ready:
             return
         self._ctrl.settimeout(READY_TIMEOUT_S)
+        sender: int | None = None
         try:
-            ready = json.loads(self._ctrl.recv(4096) or b"{}")
+            data, ancdata, _flags, _addr = self._ctrl.recvmsg(4096, pidns.ancillary_size())
+            ready = json.loads(data or b"{}")
+            sender = pidns.received_pid(ancdata)  # the kernel's word for who sent it, in our pids
         except (OSError, ValueError):
             ready = {}
         if ready.get("ev") != "zygote-ready":
@@ -102,6 +108,8 @@ class Zygote:
             raise RuntimeError(f"the worker zygote did not start: {err.strip() or 'no output'}")
         self._ctrl.settimeout(None)
         self.pid_namespace = ready.get("pidns") is True
+        if self.pid_namespace and sender is not None:
+            self.forker_pid = sender
         if self.cgroup and ready.get("cgroup") is not True:  # it could not join: nothing to keep
             cgroup.remove(self.cgroup)
             self.cgroup = ""

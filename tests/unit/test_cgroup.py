@@ -138,3 +138,18 @@ def test_a_zygote_caps_its_cgroup_at_the_workers_memory_limit(tmp_path):
         zygote.spawn(jail_spec(tmp_path, hide=[], serial=1)).close()
         cap = int(Path(zygote.cgroup, "memory.max").read_text())
         assert 3072 << 20 < cap < (3072 << 20) + (2 << 30)
+
+
+def test_a_cgroup_left_by_a_judge_that_is_gone_is_removed_when_the_next_is_made():
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    stale = os.path.join(BASE, f"{cgroup.PREFIX}{int(dead.stdout)}-0000")
+    os.mkdir(stale)
+    mine = cgroup.create(BASE)
+    try:
+        assert not os.path.exists(stale)
+        assert os.path.isdir(mine)  # a live judge's (ours) is kept
+        assert cgroup.remove_stale(BASE) == []
+    finally:
+        cgroup.remove(mine)

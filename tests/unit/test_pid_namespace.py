@@ -62,6 +62,11 @@ def value(s: StudentProcess, name: str) -> object:
 
 def test_the_zygote_says_it_is_in_a_pid_namespace(zygote):
     assert zygote.pid_namespace is True
+    # Its pid 1 forks the workers: a child of the process we started, known to us by our pid.
+    with open(f"/proc/{zygote.forker_pid}/status") as f:
+        status = dict(line.split(":", 1) for line in f.read().splitlines())
+    assert int(status["PPid"]) == zygote.pid
+    assert status["NSpid"].split() == [str(zygote.forker_pid), "1"]
 
 
 def test_a_worker_lists_only_itself_and_its_children_in_proc(zygote, tmp_path):
