@@ -102,6 +102,7 @@ def jail() -> list[Finding]:
                 total_timeout_s=20,
             )
             process.start()
+            own_pids, own_cgroup = zygote.pid_namespace, zygote.cgroup
             try:
                 iso = process.worker.isolation if process.worker else {}
                 net = process.get("net", timeout_s=5).value
@@ -131,6 +132,9 @@ def jail() -> list[Finding]:
         Finding("network from a worker", f"blocked ({net})" if net != "open" else "OPEN", ok=net != "open")
     )
     out.append(Finding("course files from a worker", "hidden" if not read else "READABLE", ok=not read))
+    pids = "pid 1 of a PID namespace of its own" if own_pids else "in the grader's PID namespace"
+    below = f", in a cgroup of its own below {os.path.dirname(own_cgroup)}" if own_cgroup else ", no cgroup"
+    out.append(Finding("the workers' zygote", pids + below))
     out.append(
         Finding(
             "worker uid", f"{uid} (grader runs as {os.getuid()})", ok=uid != os.getuid() or os.getuid() != 0

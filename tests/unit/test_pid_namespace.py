@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder import doctor
 from autograder.sandbox import pidns
 from autograder.sandbox.client import StudentProcess
 from autograder.sandbox.process import Zygote, jail_spec
@@ -126,3 +127,8 @@ def test_without_the_pid_namespace_a_worker_lists_the_machines_pids(tmp_path):
             assert s.worker is not None and value(s, "me") == s.worker.pid  # one namespace: one pid
         finally:
             s.close()
+
+
+def test_the_doctor_says_where_the_workers_zygote_runs():
+    found = {f.topic: f.value for f in doctor.jail()}
+    assert found["the workers' zygote"].startswith("pid 1 of a PID namespace of its own, ")
