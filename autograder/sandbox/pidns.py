@@ -13,7 +13,9 @@ What it gives, with the other layers:
 - A worker's /proc lists only the namespace: the zygote, the worker and its own children;
   never the judge, so no /proc/<judge>/environ, cwd or root. /proc is mounted `hidepid=2`,
   so a worker (another uid as root; another Landlock domain without root) does not even see
-  the zygote there.
+  the zygote there. As root it hides more: a worker's own forks that have not exec'd are
+  not dumpable (the uid drop made the worker so), and hidepid hides those from it too; they
+  run, and wait/kill reach them, all the same.
 - `kill(-1, ...)` from a worker reaches only the namespace, never the judge or the grader.
   The kernel never delivers to a namespace's pid 1, from inside it, a signal it has no handler
   for: SIGKILL and SIGSTOP from a worker cannot touch the zygote (it handles only SIGCHLD, and
