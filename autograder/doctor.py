@@ -11,8 +11,9 @@ from pathlib import Path
 
 from autograder.judge.reference.backend import available_backends
 from autograder.sandbox import layers
+from autograder.sandbox.client import StudentProcess
 from autograder.sandbox.jail import Limits
-from autograder.sandbox.process import StudentProcess, Zygote, jail_spec
+from autograder.sandbox.process import Zygote, jail_spec
 
 PACKAGES = (
     "numpy",
@@ -101,6 +102,7 @@ def jail() -> list[Finding]:
                 total_timeout_s=20,
             )
             process.start()
+            own_pids, own_cgroup = zygote.pid_namespace, zygote.cgroup
             try:
                 iso = process.worker.isolation if process.worker else {}
                 net = process.get("net", timeout_s=5).value
@@ -130,6 +132,9 @@ def jail() -> list[Finding]:
         Finding("network from a worker", f"blocked ({net})" if net != "open" else "OPEN", ok=net != "open")
     )
     out.append(Finding("course files from a worker", "hidden" if not read else "READABLE", ok=not read))
+    pids = "pid 1 of a PID namespace of its own" if own_pids else "in the grader's PID namespace"
+    below = f", in a cgroup of its own below {os.path.dirname(own_cgroup)}" if own_cgroup else ", no cgroup"
+    out.append(Finding("the workers' zygote", pids + below))
     out.append(
         Finding(
             "worker uid", f"{uid} (grader runs as {os.getuid()})", ok=uid != os.getuid() or os.getuid() != 0
@@ -150,12 +155,12 @@ def isolation() -> list[Finding]:
             value = f"in force (ABI {found.landlock_abi})"
         out.append(Finding(f"layer {name}", value, ok=name in have))
     out.append(Finding("layer uid-drop", "in force (as root)" if found.root else "no (not root)"))
-    out.append(
-        Finding(
-            "layer cgroup v2",
-            f"delegated at {found.cgroup} (not used yet)" if found.cgroup else "none delegated",
-        )
-    )
+    if found.cgroup:
+        memory = "memory.max counts tmpfs" if found.cgroup_memory else "no memory controller delegated"
+        cgroup_value = f"delegated at {found.cgroup}: a cgroup per zygote, killed whole ({memory})"
+    else:
+        cgroup_value = "none delegated (kill-all rests on the subreaper and the PID namespace)"
+    out.append(Finding("layer cgroup v2", cgroup_value))
     lost = found.lost()
     for what in lost:
         out.append(Finding("NOT guaranteed", what, ok=False))

@@ -12,7 +12,7 @@ Problems with one submission are never errors of the command: they are rows with
 the user as an exit status:
 
     course.notebook.NotebookError   a submission that cannot be read (its row says why)
-    sandbox.process.WorkerLost      a worker that ended or hung before it answered
+    sandbox.client.WorkerLost       a worker that ended or hung before it answered
     sandbox.process.ZygoteLost      a zygote that is gone (the launcher starts another)
     sandbox.protocol.ProtocolError  a frame from a worker that the grader does not take
     judge.proxy.StudentFailure      a call to a student's function that gave no answer

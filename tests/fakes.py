@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from autograder.sandbox import protocol
+from autograder.sandbox.client import StudentProcess, Worker
 from autograder.sandbox.jail import JailSpec, Limits
-from autograder.sandbox.process import StudentProcess, Worker
 from autograder.sandbox.worker import Session
 
 

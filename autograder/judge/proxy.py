@@ -21,7 +21,7 @@ from autograder.course.layout import AssignmentSpec
 from autograder.judge.diagnose import show
 from autograder.judge.reference import backend as backends
 from autograder.judge.reference import np_ref, xp_ref
-from autograder.sandbox.process import CallReply
+from autograder.sandbox.client import CallReply
 from autograder.sandbox.protocol import FuncRef
 from autograder.sandbox.session import StudentSession
 from autograder.selfcheck import environment

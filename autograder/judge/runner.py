@@ -42,7 +42,8 @@ from autograder.judge.proxy import (
 )
 from autograder.judge.results import INTERNAL_ERROR, build_result, error_result
 from autograder.models import GradeResult, ItemResult, Submission
-from autograder.sandbox.process import WorkerLost, hidden_paths
+from autograder.sandbox.client import WorkerLost
+from autograder.sandbox.process import hidden_paths
 from autograder.sandbox.scratch import copy_submission_files
 from autograder.sandbox.session import Launcher, StudentSession
 

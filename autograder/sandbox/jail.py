@@ -19,6 +19,12 @@ reported back so the judge can say once per batch what was not isolated:
    sockets but AF_UNIX, no ptrace, namespaces, mounts, keyrings, eBPF...). These are what
    hold as a normal user, with or without user namespaces (see `layers`).
 
+Around all of this, made once per zygote rather than per worker: where user namespaces are
+allowed (or as root) the zygote is pid 1 of a PID namespace with its own /proc (`pidns`), so a
+worker's /proc and kill(-1) reach no process of the judge's; where the host delegates a cgroup
+v2, the zygote has a cgroup of its own, killed whole when it closes and capped at a worker's
+memory limit where the memory controller is delegated (`cgroup`).
+
 The mounts that are the same for every worker of a judge (the hidden course paths, the
 interpreter exposed under a private home) can be made once, by the zygote as root, in a mount
 namespace of its own (`confine_shared`): each worker's namespace starts as a copy of it, which

@@ -14,8 +14,9 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from autograder.sandbox.client import StudentProcess, Worker
 from autograder.sandbox.jail import JailSpec, Limits
-from autograder.sandbox.process import StudentProcess, Worker, Zygote, ZygoteLost, jail_spec
+from autograder.sandbox.process import Zygote, ZygoteLost, jail_spec
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 The judge never builds a process itself: it asks a `Launcher` for a `StudentSession` (one
 submission's notebook, run and kept callable) and talks to it through this small interface,
 as httpx's client talks to a transport. Behind it in production is the jailed process
-(`launcher.ZygoteLauncher`, `process.StudentProcess`); the project's tests put an in-process
+(`launcher.ZygoteLauncher`, `client.StudentProcess`); the project's tests put an in-process
 fake beside it (`tests/fakes.py`), so the judge, proxy, pool and batch are testable without
 forking anything. Everything that crosses is plain data (`CallReply`, `CellResult`).
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from autograder.models import CellResult
-from autograder.sandbox.process import CallReply
+from autograder.sandbox.client import CallReply
 
 Call = tuple[str, Sequence[Any], dict[str, Any]]
 

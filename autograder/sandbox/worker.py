@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.sandbox import lifetime, protocol, seccomp
+from autograder.sandbox import cgroup, lifetime, pidns, protocol, seccomp
 from autograder.sandbox.activations import BY_NAME
 from autograder.sandbox.jail import (
     JailSpec,
@@ -421,7 +421,7 @@ def _prepare(source: str) -> None:
         _PREPARED[source] = _compile_cell(source, "<cell>")
 
 
-def zygote(control: socket.socket) -> None:
+def zygote(control: socket.socket, *, pid_namespace: bool = False, in_cgroup: bool = False) -> None:
     """Fork a confined worker per request on `control` until it closes.
 
     Requests: `prepare` (compile a released cell ahead), `share` (the mounts every worker
@@ -431,6 +431,10 @@ def zygote(control: socket.socket) -> None:
     in a session of its own) comes back to it as an orphan, and every orphan is killed as soon
     as the zygote looks (`_sweep`: whenever one of its children ends, and when it
     exits), so nothing a student started outlives the worker that started it.
+
+    With `pid_namespace` it is pid 1 of a PID namespace of its own (`pidns`): the pids it knows
+    are the namespace's, so it names each worker it forks to the judge with SCM_CREDENTIALS,
+    which the kernel rewrites into the judge's pid.
     """
     workers: set[int] = set()
     subreaper = lifetime.become_subreaper()
@@ -444,7 +448,14 @@ def zygote(control: socket.socket) -> None:
     if seccomp.arch() is not None:
         seccomp.compiled(str(seccomp.arch()))
     shared: Shared | None = None
-    control.send(json.dumps({"ev": "zygote-ready", "pid": os.getpid(), "subreaper": subreaper}).encode())
+    hello = {
+        "ev": "zygote-ready",
+        "pid": os.getpid(),
+        "subreaper": subreaper,
+        "pidns": pid_namespace,
+        "cgroup": in_cgroup,
+    }
+    control.send(json.dumps(hello).encode())
     try:
         while True:
             ready, _, _ = select.select([control.fileno(), wake_r], [], [])
@@ -497,7 +508,10 @@ def zygote(control: socket.socket) -> None:
                     os._exit(code)
             workers.add(pid)
             chan.close()
-            control.send(json.dumps({"pid": pid}).encode())
+            if pid_namespace:
+                pidns.send_pid(control, json.dumps({"pid": pid}).encode(), pid)
+            else:
+                control.send(json.dumps({"pid": pid}).encode())
     finally:
         workers.clear()
         _sweep(workers)  # the zygote's end is every worker's and every orphan's
@@ -534,9 +548,18 @@ def _sweep(workers: set[int]) -> None:
 
 
 def main() -> None:
-    """Entry point: `python -m autograder.sandbox.worker FD`."""
+    """Entry point: `python -m autograder.sandbox.worker FD [--cgroup PATH] [--no-pidns]`."""
     control = socket.socket(fileno=int(sys.argv[1]))
-    zygote(control)
+    options = sys.argv[2:]
+    in_cgroup = False
+    if "--cgroup" in options:  # the cgroup the judge made for us: joined before anything is forked
+        with contextlib.suppress(OSError, IndexError):
+            cgroup.join(options[options.index("--cgroup") + 1])
+            in_cgroup = True
+    # Pid 1 of a PID namespace of its own where the machine allows (see `pidns` for why one per
+    # zygote); the process the judge started waits for it there and never comes back here.
+    in_pidns = "--no-pidns" not in options and pidns.enter(control)
+    zygote(control, pid_namespace=in_pidns, in_cgroup=in_cgroup)
     sys.stderr.flush()
     os._exit(0)  # nothing to clean up: skip tearing down NumPy, matplotlib and friends (~0.2 s)
 

@@ -1,6 +1,6 @@
 """`autograder check NOTEBOOK`: a student's own notebook, checked from a shell as `check()` would.
 
-The notebook's code cells run in a jailed worker (`sandbox.process.Zygote`/`StudentProcess`), the same
+The notebook's code cells run in a jailed worker (`process.Zygote`, `client.StudentProcess`), the same
 as grading uses, rather than in a Jupyter kernel through nbclient: a notebook that loops forever,
 exits or eats memory is stopped by the worker's limits and reported instead of hanging the shell,
 the run needs no kernel spec or ZeroMQ, and only plain data comes back. Nothing hidden is involved:
@@ -21,7 +21,8 @@ from typing import Any
 from autograder.course.notebook import NotebookError, read_cells
 from autograder.errors import UsageError
 from autograder.models import Cell, CellResult
-from autograder.sandbox.process import CallReply, StudentProcess, WorkerLost, Zygote, jail_spec, paths_beside
+from autograder.sandbox.client import CallReply, StudentProcess, WorkerLost
+from autograder.sandbox.process import Zygote, jail_spec, paths_beside
 from autograder.sandbox.protocol import FuncRef
 from autograder.sandbox.scratch import copy_submission_files
 from autograder.selfcheck import answers, environment

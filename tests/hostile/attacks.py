@@ -74,6 +74,8 @@ class Attack:
     probe: str = ""  # a regex that what the probe's quiz cell quoted must match
     root_only: bool = False  # dangerous to this machine unless the uid drop is active
     files: dict[str, str] = field(default_factory=dict)  # extra submission files: name -> "link:TARGET"
+    #: A stricter `probe` where the batch's isolation line lists this layer (e.g. "pidns").
+    probe_with: tuple[str, str] = ("", "")
 
 
 def src(text: str) -> str:
@@ -1526,5 +1528,42 @@ ATTACKS: list[Attack] = [
         ),
         keep=(*FUNCS, *QUIZ[:-1]),
         probe=r"probe:scratch:none$",
+    ),
+    Attack(
+        "count_the_pids_it_can_see",
+        # Every pid of the machine but its own that a worker can name through /proc: where it
+        # may not list /proc (Landlock), a stat of /proc/<pid> still answers, so it tries them
+        # all. In a PID namespace of the zygote's it must see none (the zygote hides behind
+        # hidepid); elsewhere it reports what it saw, and must gain nothing by it.
+        cells=(
+            (
+                "top",
+                src(
+                    """
+                    import os
+                    mine = {os.getpid()}
+                    try:
+                        mine.update(int(t) for t in os.listdir("/proc/self/task"))
+                    except OSError:
+                        pass
+                    try:
+                        pids = {int(e) for e in os.listdir("/proc") if e.isdigit()}
+                    except OSError:  # not listable: try every pid up to 65536, and those near ours
+                        pids = set(range(1, 1 << 16)) | set(range(max(1, os.getpid() - 5000), os.getpid() + 100))
+                    foreign = 0
+                    for pid in sorted(pids - mine):
+                        try:
+                            os.stat(f"/proc/{pid}")
+                            foreign += 1
+                        except OSError:
+                            pass
+                    answer_mse_value = f"probe:pids:{foreign}"
+                    """
+                ),
+            ),
+        ),
+        keep=(*FUNCS, *QUIZ[:-1]),
+        probe=r"probe:pids:\d+$",
+        probe_with=("pidns", r"probe:pids:0$"),  # its own PID namespace: not even the zygote
     ),
 ]

@@ -535,10 +535,26 @@ def test_attack(bank, attack):
     assert bank.nbgrader_totals[attack.id] == pytest.approx(sum(score.values()))
     if attack.probe:
         assert re.search(attack.probe, bank.probes.get(attack.id, "")), bank.probes.get(attack.id)
+    layer, stricter = attack.probe_with
+    if layer and layer in _layers_in_force(bank):
+        assert re.search(stricter, bank.probes.get(attack.id, "")), (layer, bank.probes.get(attack.id))
     # What no attack may do, checked for the whole batch (a stray file or process names no
     # attacker): the global tests above say which guarantee broke.
     assert _changed(bank) == [] and bank.canaries_after == bank.canaries
     assert bank.strays == [] and bank.survivors == [] and bank.connections == []
+
+
+def _layers_in_force(bank: Bank) -> set[str]:
+    """The layers the batch's isolation line (its first) lists as in force."""
+    line = next((ln for ln in bank.console.splitlines() if "isolation: " in ln), "")
+    in_force = line.split("isolation: ", 1)[-1].split(";", 1)[0]
+    return {part.strip().split(" ")[0] for part in in_force.split(",")}
+
+
+def test_the_batch_says_which_layers_were_in_force(bank):
+    # What the per-mode assertions (`Attack.probe_with`) rest on: root and a user with user
+    # namespaces run their zygotes in a PID namespace; without user namespaces there is none.
+    assert ("pidns" in _layers_in_force(bank)) == (bank.mode != "user-no-userns"), bank.console[:500]
 
 
 def test_an_input_transformer_does_not_reach_the_restored_test_cells(bank):

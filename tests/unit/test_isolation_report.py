@@ -16,7 +16,13 @@ POD = layers.Layers(
     root=False, user_namespaces=False, landlock_abi=0, seccomp=True, subreaper=True, cgroup=""
 )
 FULL = layers.Layers(
-    root=True, user_namespaces=False, landlock_abi=7, seccomp=True, subreaper=True, cgroup=""
+    root=True,
+    user_namespaces=False,
+    landlock_abi=7,
+    seccomp=True,
+    subreaper=True,
+    cgroup="",
+    pid_namespace=True,
 )
 
 

@@ -13,7 +13,7 @@ from hypothesis.configuration import storage_directory
 from autograder import batch
 from autograder.judge import checks, results
 from autograder.judge import runner as judge
-from autograder.sandbox import process as sandbox
+from autograder.sandbox import client as sandbox
 
 A = "ps4-softmax"
 

@@ -7,6 +7,7 @@ reports what it could still do through a pipe, so the test process itself stays 
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import errno
 import json
 import os
@@ -261,7 +262,7 @@ def test_the_report_names_what_does_not_hold_without_the_missing_layers():
         root=False, user_namespaces=False, landlock_abi=0, seccomp=False, subreaper=True, cgroup=""
     )
     assert not bare.full()
-    assert bare.missing() == ["landlock", "landlock-net", "landlock-scope", "seccomp", "namespaces"]
+    assert bare.missing() == ["landlock", "landlock-net", "landlock-scope", "seccomp", "namespaces", "pidns"]
     assert "course files and hidden tests unreadable and unwritable" in bare.lost()
     assert "no process outlives its worker" not in bare.lost()
     assert bare.describe().startswith("isolation: subreaper; NOT guaranteed without landlock,")
@@ -269,16 +270,40 @@ def test_the_report_names_what_does_not_hold_without_the_missing_layers():
     pod = layers.Layers(
         root=False, user_namespaces=False, landlock_abi=7, seccomp=True, subreaper=True, cgroup=""
     )
-    assert pod.missing() == ["namespaces"]
+    assert pod.missing() == ["namespaces", "pidns"]
     assert pod.lost() == ["scratch size capped (a tmpfs)"]
     assert pod.describe() == (
         "isolation: landlock (ABI 7), landlock-net, landlock-scope, seccomp, subreaper; "
-        "NOT guaranteed without namespaces: scratch size capped (a tmpfs)"
+        "NOT guaranteed without namespaces, pidns: scratch size capped (a tmpfs)"
     )
     full = layers.Layers(
-        root=True, user_namespaces=False, landlock_abi=7, seccomp=True, subreaper=True, cgroup=""
+        root=True,
+        user_namespaces=False,
+        landlock_abi=7,
+        seccomp=True,
+        subreaper=True,
+        cgroup="",
+        pid_namespace=True,
     )
-    assert full.full() and full.lost() == []
+    assert full.full() and full.lost() == [] and full.bonus() == []
+
+
+def test_a_delegated_cgroup_is_reported_with_what_it_adds():
+    hybrid = layers.Layers(
+        root=True,
+        user_namespaces=False,
+        landlock_abi=7,
+        seccomp=True,
+        subreaper=True,
+        cgroup="/sys/fs/cgroup/unified",
+        pid_namespace=True,
+    )
+    assert hybrid.names()[-1] == "cgroup"
+    assert hybrid.bonus() == ["nothing outlives its zygote, however it forked (killed as one cgroup)"]
+    assert hybrid.describe().endswith("subreaper, cgroup v2 at /sys/fs/cgroup/unified (kill-all)")
+    both = dataclasses.replace(hybrid, cgroup_memory=True)
+    assert both.describe().endswith("(kill-all), cgroup memory.max")
+    assert "a worker's memory counts its tmpfs, /tmp and /dev/shm (memory.max)" in both.bonus()
 
 
 def test_probing_this_machine_finds_what_its_kernel_offers():

@@ -11,7 +11,7 @@ import pytest
 from autograder.course.layout import load_course
 from autograder.judge.proxy import StudentCrashed, StudentMissing, StudentProxy, StudentRaised, StudentTimeout
 from autograder.models import CellResult
-from autograder.sandbox.process import CallReply
+from autograder.sandbox.client import CallReply
 
 SPEC = load_course(Path(__file__).resolve().parents[2]).assignment("ps4-softmax")
 SOFTMAX = "def softmax(z, axis=-1):\n    return z\n"

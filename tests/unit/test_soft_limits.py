@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from autograder.sandbox.process import StudentProcess, Zygote, jail_spec
+from autograder.sandbox.client import StudentProcess
+from autograder.sandbox.process import Zygote, jail_spec
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,8 @@ import ast
 from pathlib import Path
 
 import autograder
-from autograder.sandbox.process import StudentProcess, Zygote, hidden_paths, jail_spec, trusted_dir
+from autograder.sandbox.client import StudentProcess
+from autograder.sandbox.process import Zygote, hidden_paths, jail_spec, trusted_dir
 
 PACKAGE = Path(autograder.__file__).resolve().parent
 #: What runs inside a worker: its entry point, and what released notebooks import.
