@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from autograder.course import synth
 from autograder.course.layout import Course
-from autograder.views import autograded
+from autograder.views import autograded, feedback
 
 A = "ps4-softmax"
 REPO = Path(__file__).resolve().parents[2]
@@ -64,3 +64,14 @@ def test_a_notebook_nested_too_deeply_gets_no_autograded_copy_and_no_crash(cours
     template = autograded.load_template(course, spec)
     assert autograded.autograded_notebook(course, template, "deep01", []) is None
     assert not (course.autograded_dir / "deep01").exists()
+
+
+def test_verdict_lines_are_redacted_once_a_batch_and_the_same_as_the_feedback_page(course: Course) -> None:
+    template = autograded.load_template(course, course.assignment(A))
+    secret = template.secrets[0]
+    line = f"expected {secret} here"
+    blanked = feedback.redact(line, template.secrets)
+    assert secret not in blanked and blanked != line
+    assert template.redact(line) == blanked
+    assert template.redacted == {line: blanked}  # remembered: the next student's same line is free
+    assert template.redact(line) == blanked
