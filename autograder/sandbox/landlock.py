@@ -21,6 +21,7 @@ something to keep out (`except_`) is never allowed whole: its other entries are,
 from __future__ import annotations
 
 import ctypes
+import errno
 import functools
 import os
 import platform
@@ -256,6 +257,9 @@ def _add_rule(libc: ctypes.CDLL, ruleset: int, path: str, rights: int, is_dir: b
             rights &= FILE_RIGHTS
         rule = _PathBeneathAttr(rights, fd)
         rc = libc.syscall(ctypes.c_long(SYS_ADD_RULE), ruleset, RULE_PATH_BENEATH, ctypes.byref(rule), 0)
+        if rc != 0 and is_dir and ctypes.get_errno() == errno.EINVAL:  # a folder when prepared, a file now
+            rule = _PathBeneathAttr(rights & FILE_RIGHTS, fd)
+            rc = libc.syscall(ctypes.c_long(SYS_ADD_RULE), ruleset, RULE_PATH_BENEATH, ctypes.byref(rule), 0)
         if rc != 0:
             err = ctypes.get_errno()
             raise OSError(err, f"landlock_add_rule {path}: {os.strerror(err)}")

@@ -218,6 +218,22 @@ def test_rules_prepared_ahead_by_the_zygote_allow_a_fork_the_same_paths(tmp_path
 
 
 @needs_landlock
+def test_a_prepared_folder_that_became_a_file_still_gets_its_rule(tmp_path):
+    changing = tmp_path / "changing"
+    changing.mkdir()
+    planned = (str(changing),)
+    assert landlock.prepared(planned) == ((str(changing), True),)
+    changing.rmdir()
+    changing.write_text("now a file")
+
+    def body() -> dict[str, Any]:
+        landlock.restrict(list(landlock.SYSTEM_READ), [str(tmp_path / "none")], planned=planned)
+        return {"read": changing.read_text(), "write": errno_of(lambda: changing.write_text("x"))}
+
+    assert in_child(body) == {"read": "now a file", "write": "EACCES"}
+
+
+@needs_landlock
 def test_landlock_scopes_signals_and_proc_to_the_worker_itself(tmp_path):
     victim = os.fork()
     if victim == 0:  # a process of the same uid outside the domain: the judge, say
