@@ -20,6 +20,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -62,6 +63,31 @@ class Subject:
     done: bool = False
 
 
+class _Removals:
+    """Removes each student's scratch folder in a thread, off the next student's path.
+
+    Removing a folder the worker had a mount on waits for the kernel to let the mount go
+    (~1-2 ms, asleep). One removal runs at a time and at most one more waits, so scratch
+    folders never pile up on disk; `close` waits for the last.
+    """
+
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="scratch-removal")
+        self.last: Future[None] | None = None
+
+    def __call__(self, path: Path) -> None:
+        if self.last is not None:
+            self.last.result()
+        self.last = self.pool.submit(shutil.rmtree, path, ignore_errors=True)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+
+def _remove_now(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
 class JudgePlugin:
     """pytest plugin: the `student` and `ref` fixtures and the outcome recorder."""
 
@@ -78,8 +104,10 @@ class JudgePlugin:
         examples: ExampleCache,
         on_start: Callable[[], None] = lambda: None,
         source_cells: Sequence[tuple[int, str, str | None]] = (),
+        remove: Callable[[Path], None] = _remove_now,
     ) -> None:
         self.course = course
+        self.remove = remove  # what removes a student's scratch folder once the worker is gone
         self.source_cells = source_cells
         self.spec = spec
         self.next_subject = subjects
@@ -179,7 +207,7 @@ class JudgePlugin:
         finally:
             self.proxy = None
             process.close()
-            shutil.rmtree(scratch, ignore_errors=True)
+            self.remove(scratch)
 
     def _start(self, subject: Subject, process: StudentSession, scratch: Path) -> StudentProxy | None:
         """The proxy the checks call; None when the grader (not the notebook) could not start."""
@@ -381,7 +409,9 @@ def grade_stream(
         before = pulled
         scratch_root = Path(tempfile.mkdtemp(prefix="autograder-"))
         os.chmod(scratch_root, 0o711)  # workers may enter their own folder, not list the others
+        removals = _Removals()
         plugin = JudgePlugin(
+            remove=removals,
             course=course,
             spec=spec,
             subjects=next_subject,
@@ -396,6 +426,7 @@ def grade_stream(
         try:
             code = pytest.main(_pytest_args(spec), plugins=[plugin])
         finally:
+            removals.close()
             shutil.rmtree(scratch_root, ignore_errors=True)
         if code == pytest.ExitCode.INTERRUPTED:
             raise KeyboardInterrupt

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.sandbox import cgroup, lifetime, pidns, protocol, seccomp
+from autograder.sandbox import cgroup, landlock, lifetime, pidns, protocol, seccomp
 from autograder.sandbox.activations import BY_NAME
 from autograder.sandbox.jail import (
     JailSpec,
@@ -445,8 +445,7 @@ def zygote(control: socket.socket, *, pid_namespace: bool = False, in_cgroup: bo
     _warm_up()
     expose = tuple(interpreter_paths())
     readable_paths()  # once, for every worker's Landlock rules and seccomp filter
-    if seccomp.arch() is not None:
-        seccomp.compiled(str(seccomp.arch()))
+    seccomp.prepare()  # the filter in C memory, for every fork to install as it is
     shared: Shared | None = None
     hello = {
         "ev": "zygote-ready",
@@ -482,6 +481,7 @@ def zygote(control: socket.socket, *, pid_namespace: bool = False, in_cgroup: bo
                     shared = confine_shared(hide, expose)
                     readable, planned_for = plan_readable(hide)  # as the workers will see the files
                     shared = dataclasses.replace(shared, readable=readable, planned_for=planned_for)
+                    landlock.prepared(readable)  # each fork then only opens each path and adds it
                 continue
             if not fds:
                 continue

@@ -6,6 +6,8 @@ this process, so what is checked is the judge (checks, outcomes, rows), not the 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fakes import InProcessLauncher, in_process
 from hypothesis.configuration import storage_directory
@@ -168,3 +170,25 @@ def test_grading_leaves_no_hypothesis_folder_in_the_course(course, submit, monke
     assert not (course.root / ".hypothesis").exists()
     home = storage_directory("charmap", intent_to_write=False).home_directory
     assert home == tmp_path / "cache" / "autograder" / "hypothesis"
+
+
+def test_each_scratch_folder_is_gone_before_the_next_but_one_student_starts(course, submit):
+    for student in ("ada", "bob", "cy", "dee"):
+        submit(student)
+    seen: list[list[bool]] = []
+
+    class Watching(InProcessLauncher):
+        def launch(self, cells, scratch, **kwargs):
+            # Removal runs in a thread, at most one behind: every folder but the last is gone.
+            seen.append([Path(s.spec.scratch).exists() for s in self.launched[:-1]])
+            return super().launch(cells, scratch, **kwargs)
+
+    launchers: list[Watching] = []
+
+    def watching(limits):
+        launchers.append(Watching(limits))
+        return launchers[-1]
+
+    batch.grade(course, A, workers=1, launcher=watching)
+    assert seen == [[], [], [False], [False, False]]
+    assert not any(Path(s.spec.scratch).exists() for s in launchers[0].launched)

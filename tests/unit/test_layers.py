@@ -184,6 +184,57 @@ def test_landlock_allows_only_the_listed_paths_and_no_tcp(tmp_path):
 
 
 @needs_landlock
+def test_rules_prepared_ahead_by_the_zygote_allow_a_fork_the_same_paths(tmp_path):
+    folder = tmp_path / "lib"
+    folder.mkdir()
+    (folder / "a.py").write_text("a")
+    single = tmp_path / "one.txt"
+    single.write_text("one")
+    (tmp_path / "other.txt").write_text("other")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    planned = tuple(landlock.plan([str(folder), str(single), str(tmp_path / "gone")], []))
+    # Once, before the forks: a folder, a file (file rights only), and nothing for what is missing.
+    assert landlock.prepared(planned) == ((str(folder), True), (str(single), False))
+
+    def body() -> dict[str, Any]:
+        applied = landlock.restrict(list(landlock.SYSTEM_READ), [str(scratch)], planned=planned)
+        return {
+            "rules": applied.rules >= 3,
+            "folder": (folder / "a.py").read_text(),
+            "file": single.read_text(),
+            "write file": errno_of(lambda: single.write_text("x")),
+            "other": errno_of(lambda: (tmp_path / "other.txt").read_text()),
+            "scratch": (scratch / "w.txt").write_text("w"),
+        }
+
+    assert in_child(body) == {
+        "rules": True,
+        "folder": "a",
+        "file": "one",
+        "write file": "EACCES",
+        "other": "EACCES",
+        "scratch": 1,
+    }
+
+
+@needs_landlock
+def test_a_prepared_folder_that_became_a_file_still_gets_its_rule(tmp_path):
+    changing = tmp_path / "changing"
+    changing.mkdir()
+    planned = (str(changing),)
+    assert landlock.prepared(planned) == ((str(changing), True),)
+    changing.rmdir()
+    changing.write_text("now a file")
+
+    def body() -> dict[str, Any]:
+        landlock.restrict(list(landlock.SYSTEM_READ), [str(tmp_path / "none")], planned=planned)
+        return {"read": changing.read_text(), "write": errno_of(lambda: changing.write_text("x"))}
+
+    assert in_child(body) == {"read": "now a file", "write": "EACCES"}
+
+
+@needs_landlock
 def test_landlock_scopes_signals_and_proc_to_the_worker_itself(tmp_path):
     victim = os.fork()
     if victim == 0:  # a process of the same uid outside the domain: the judge, say
