@@ -404,8 +404,13 @@ def tokens_cmd(
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--workers", type=int, default=None, help="Judges in parallel [default: the number of cores].")
 @click.option("--prefix", default=None, help="URL prefix [default: $JUPYTERHUB_SERVICE_PREFIX, or /].")
+@click.option(
+    "--scheduler", default=None, help="Grade on the Dask cluster at this scheduler address (tcp://HOST:PORT)."
+)
 @click.pass_context
-def serve_cmd(ctx: click.Context, host: str, port: int, workers: int | None, prefix: str | None) -> None:
+def serve_cmd(
+    ctx: click.Context, host: str, port: int, workers: int | None, prefix: str | None, scheduler: str | None
+) -> None:
     """Serve the course: students submit notebooks over HTTP; a live instructor dashboard."""
     from autograder.serve.server import serve
 
@@ -414,4 +419,4 @@ def serve_cmd(ctx: click.Context, host: str, port: int, workers: int | None, pre
         f"serving {course.course_id} on http://{host}:{port}/ (instructors: /instructor); Ctrl-C stops",
         err=True,
     )
-    serve(course, host=host, port=port, workers=workers, prefix=prefix)
+    serve(course, host=host, port=port, workers=workers, prefix=prefix, scheduler=scheduler)

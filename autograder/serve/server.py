@@ -28,26 +28,26 @@ from autograder.serve.app import create_app, open_service
 log = logging.getLogger(__name__)
 
 
-def _start_grader(course: Course, workers: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "autograder.serve.queue",
-            str(course.root),
-            "--workers",
-            str(workers),
-            "--parent",
-            str(os.getpid()),
-        ],
-        stdin=subprocess.DEVNULL,
-    )
+def _start_grader(course: Course, workers: int, scheduler: str | None) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable,
+        "-m",
+        "autograder.serve.queue",
+        str(course.root),
+        "--workers",
+        str(workers),
+        "--parent",
+        str(os.getpid()),
+    ]
+    if scheduler:
+        command += ["--scheduler", scheduler]
+    return subprocess.Popen(command, stdin=subprocess.DEVNULL)
 
 
 @contextlib.contextmanager
-def grader_process(course: Course, workers: int) -> Iterator[None]:
+def grader_process(course: Course, workers: int, scheduler: str | None = None) -> Iterator[None]:
     """The grading process for the duration of the block, restarted if it dies."""
-    proc = _start_grader(course, workers)
+    proc = _start_grader(course, workers, scheduler)
     time.sleep(0.5)
     if proc.poll() is not None:
         raise UsageError(
@@ -61,7 +61,7 @@ def grader_process(course: Course, workers: int) -> Iterator[None]:
         while not stop.wait(1.0):
             if proc.poll() is not None:
                 log.error("the grading process stopped (exit %s); starting it again", proc.returncode)
-                proc = _start_grader(course, workers)
+                proc = _start_grader(course, workers, scheduler)
 
     watcher = threading.Thread(target=watch, name="grader-watch", daemon=True)
     watcher.start()
@@ -93,16 +93,22 @@ def serve(
     port: int = 8000,
     workers: int | None = None,
     prefix: str | None = None,
+    scheduler: str | None = None,
 ) -> None:
-    """Serve `course` until interrupted, under `prefix` (default: $JUPYTERHUB_SERVICE_PREFIX or /)."""
+    """Serve `course` until interrupted, under `prefix` (default: $JUPYTERHUB_SERVICE_PREFIX or /).
+
+    With `scheduler` (a Dask scheduler's address) submissions are graded on that cluster; the
+    queue stays in the course's database, and `workers` is then the least number graded at once
+    (the cluster's threads when it has more).
+    """
     svc = open_service(course)
     if not svc.specs:
         raise UsageError(
             "no assignment of this course is released, so none can take submissions; "
             "run `autograder release ASSIGNMENT` first."
         )
-    judges = workers or os.cpu_count() or 1
-    with grader_process(course, judges):
+    judges = workers or (1 if scheduler else os.cpu_count() or 1)
+    with grader_process(course, judges, scheduler):
         app = with_prefix(create_app(svc), prefix or os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/"))
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
         uvicorn.Server(config).run()
