@@ -326,12 +326,12 @@ def grade_bundle(
         shutil.rmtree(root, ignore_errors=True)
 
 
-def dask_client(scheduler: str) -> Any:
+def dask_client(scheduler: str, *, timeout_s: float = 10.0) -> Any:
     """A `distributed.Client` on the cluster at `scheduler`, or a UsageError that says why not."""
     from distributed import Client
 
     try:
-        return Client(scheduler, timeout="10s")
+        return Client(scheduler, timeout=f"{timeout_s:g}s")
     except (OSError, TimeoutError) as exc:
         raise UsageError(f"cannot reach the Dask scheduler at {scheduler} ({exc}).") from None
 

@@ -178,12 +178,20 @@ class Grader:
             with contextlib.suppress(Exception):
                 self.client.close()
             self.client = None
+            self.cluster_problem = f"lost the Dask scheduler at {self.scheduler}."
         if self.client is None:
             if time.monotonic() < self.next_connect:
                 return
             assert self.scheduler is not None
+            # Said before trying: a connection that takes its time must not read as a hung grader.
+            self.cluster_problem = (
+                self.cluster_problem or f"connecting to the Dask scheduler at {self.scheduler}."
+            )
+            db.beat(
+                self.engine, pid=os.getpid(), mode=self._mode(), problem=self.cluster_problem, now=time.time()
+            )
             try:
-                self.client = dask_client(self.scheduler)
+                self.client = dask_client(self.scheduler, timeout_s=3.0)
             except AutograderError as exc:
                 self.cluster_problem = str(exc)
                 self.next_connect = time.monotonic() + 5.0
