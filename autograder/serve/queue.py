@@ -253,7 +253,9 @@ class Grader:
                         t.c.submitted_at,
                         t.c.notebook_sha256,
                         t.c.path,
-                        t.c.result_json,
+                        # Whether it has a result (a re-grade), not the result: this runs every
+                        # few ms over the whole queue, and a result is kilobytes.
+                        (t.c.result_json != "").label("has_result"),
                     )
                     .where(t.c.status == "queued")
                     .order_by(t.c.submitted_at)
@@ -297,7 +299,7 @@ class Grader:
 
         A submission with a result of its own is being re-graded: it is graded, not copied.
         """
-        if row["result_json"]:
+        if row["has_result"]:
             return False
         with self.engine.connect() as conn:
             twin = conn.execute(
@@ -432,7 +434,7 @@ class Grader:
                 dict(r._mapping)
                 for r in conn.execute(
                     sa.select(
-                        t.c.id, t.c.submitted_at, t.c.score, t.c.counts, t.c.result_json, t.c.path
+                        t.c.id, t.c.submitted_at, t.c.score, t.c.counts, t.c.path
                     ).where(  # a re-graded submission keeps its result, and its place, meanwhile
                         t.c.student == student,
                         t.c.assignment == assignment,
@@ -440,14 +442,15 @@ class Grader:
                     )
                 )
             ]
-        rows = [r for r in rows if r["result_json"]]
         if not rows:
             return
         if rules.counts == "best":
             chosen = max(rows, key=lambda r: (r["score"] or 0.0, r["submitted_at"]))
         else:
             chosen = max(rows, key=lambda r: r["submitted_at"])
-        result = result_from_json(chosen["result_json"])
+        with self.engine.connect() as conn:  # the chosen one's result alone, not every one's
+            text = conn.execute(sa.select(t.c.result_json).where(t.c.id == chosen["id"])).scalar_one()
+        result = result_from_json(text)
         spec = self.specs[assignment]
         self.store.record_many([result], spec)
         self._mark_submitted(student, assignment, chosen)
