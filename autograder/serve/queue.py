@@ -107,7 +107,6 @@ class Grader:
         self.cluster_problem = ""  # why the Dask cluster cannot grade now ("" when it can)
         self.next_connect = 0.0
         self.last_beat = 0.0
-        self.started = time.time()
         self.limits = limits or Limits()
         self.specs: dict[str, AssignmentSpec] = {a: course.assignment(a) for a in course.assignment_ids()}
         self.rules: dict[str, Rules] = load_rules(course.root, list(self.specs))
