@@ -71,25 +71,29 @@ def _rss_mb(pid: int) -> float:
         return 0.0
 
 
-def _descendants(pid: int, children: dict[int, list[int]]) -> list[int]:
-    out, todo = [], list(children.get(pid, []))
+def _descendants(pid: int, children: dict[int, list[int]]) -> list[tuple[int, int]]:
+    """(pid, depth) of every descendant: 1 its children, 2 theirs..."""
+    out: list[tuple[int, int]] = []
+    todo = [(c, 1) for c in children.get(pid, [])]
     while todo:
-        p = todo.pop()
-        out.append(p)
-        todo += children.get(p, [])
+        p, depth = todo.pop()
+        out.append((p, depth))
+        todo += [(c, depth + 1) for c in children.get(p, [])]
     return out
 
 
 def _memory_mb(server: int) -> dict[str, float]:
-    """Resident memory (MiB) of the service's parts: the web process, the grading process, and
-    the grading process's judges with their zygotes and student workers."""
+    """Resident memory (MiB) of the service's parts: the web process, the grading process, its
+    judges with their zygotes (the warm, long-lived part), and the student workers of the moment
+    (forked by a zygote for one notebook: there or not, whatever the number graded so far)."""
     children = _children()
     grader = [p for p in children.get(server, []) if b"autograder.serve.queue" in _cmdline(p)]
-    judges = [d for g in grader for d in _descendants(g, children)]
+    below = [d for g in grader for d in _descendants(g, children)]
     parts = {
         "web": _rss_mb(server),
         "grader": sum(_rss_mb(p) for p in grader),
-        "judges": sum(_rss_mb(p) for p in judges),
+        "judges": sum(_rss_mb(p) for p, depth in below if depth <= 2),
+        "workers": sum(_rss_mb(p) for p, depth in below if depth > 2),
     }
     return {**parts, "total": sum(parts.values())}
 
@@ -315,11 +319,12 @@ def main() -> None:
     for count, memory in s["marks"]:
         print(
             f"  after {count:4d} results: web {memory['web']:.0f} MiB, grader {memory['grader']:.0f} MiB, "
-            f"judges and their workers {memory['judges']:.0f} MiB, total {memory['total']:.0f} MiB"
+            f"judges and zygotes {memory['judges']:.0f} MiB, student workers {memory['workers']:.0f} MiB, "
+            f"total {memory['total']:.0f} MiB"
         )
     slopes = {
         part: slope_per_100([(count, memory[part]) for count, memory in s["marks"]])
-        for part in ("web", "grader", "judges", "total")
+        for part in ("web", "grader", "judges", "workers", "total")
     }
     print(
         "  memory slope, MiB per 100 submissions (flat is 0): "
