@@ -405,6 +405,9 @@ def tokens_cmd(
 @click.option("--workers", type=int, default=None, help="Judges in parallel [default: the number of cores].")
 @click.option("--prefix", default=None, help="URL prefix [default: $JUPYTERHUB_SERVICE_PREFIX, or /].")
 @click.option(
+    "--scheduler", default=None, help="Grade on the Dask cluster at this scheduler address (tcp://HOST:PORT)."
+)
+@click.option(
     "--hub/--no-hub",
     default=None,
     help="Sign in through JupyterHub's OAuth as a hub service [default: when JupyterHub's service "
@@ -433,6 +436,7 @@ def serve_cmd(
     port: int | None,
     workers: int | None,
     prefix: str | None,
+    scheduler: str | None,
     hub: bool | None,
     hub_url: str | None,
     oauth_callback_url: str | None,
@@ -459,6 +463,7 @@ def serve_cmd(
         port=port,
         workers=workers,
         prefix=prefix,
+        scheduler=scheduler,
         hub=hub,
         hub_url=hub_url,
         callback_url=oauth_callback_url,

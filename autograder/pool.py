@@ -286,10 +286,16 @@ def bundle(job: JudgeJob, chunk: Chunk) -> dict[str, bytes]:
     for path in wanted:
         files[str(path.relative_to(root))] = path.read_bytes()
     for student, notebook in chunk:
+        where = f"submitted/{student}/{job.assignment_id}"
+        if Path(notebook).name != f"{job.assignment_id}.ipynb":
+            # One upload of `autograder serve` (uploads/<a>/<student>/<id>.ipynb): that notebook
+            # alone, under the name nbgrader's layout gives it.
+            files[f"{where}/{job.assignment_id}.ipynb"] = Path(notebook).read_bytes()
+            continue
         folder = Path(notebook).parent
         for path in folder.iterdir() if folder.is_dir() else []:
             if path.is_file() and not path.is_symlink():
-                files[f"submitted/{student}/{job.assignment_id}/{path.name}"] = path.read_bytes()
+                files[f"{where}/{path.name}"] = path.read_bytes()
     return files
 
 
@@ -320,16 +326,102 @@ def grade_bundle(
         shutil.rmtree(root, ignore_errors=True)
 
 
+def dask_client(scheduler: str, *, timeout_s: float = 10.0) -> Any:
+    """A `distributed.Client` on the cluster at `scheduler`, or a UsageError that says why not."""
+    from distributed import Client
+
+    try:
+        return Client(scheduler, timeout=f"{timeout_s:g}s")
+    except (OSError, TimeoutError) as exc:
+        raise UsageError(f"cannot reach the Dask scheduler at {scheduler} ({exc}).") from None
+
+
+@dataclass(frozen=True)
+class TaskLost:
+    """A submission a Dask cluster did not grade: why, and whether to queue it again.
+
+    `retry`: the cluster dropped it (the scheduler went away), which says nothing about the
+    notebook; otherwise the task failed (its workers kept dying on it, or it raised).
+    """
+
+    pair: Pair
+    reason: str
+    retry: bool
+
+
+class DaskPool:
+    """A long-lived pool on a Dask cluster (`autograder serve --scheduler`): `submit` one
+    submission at a time, `poll` for what is done. Each submission is one task built by
+    `bundle` and graded by `grade_bundle`, as `run_dask` grades a batch; a worker that dies
+    mid-task has its task run again elsewhere by Dask (up to its `allowed-failures`).
+    """
+
+    def __init__(self, job: JudgeJob, client: Any) -> None:
+        self.job = job
+        self.client = client
+        self.pending: dict[Any, Pair] = {}
+        self.ready: list[GradeResult | TaskLost] = []
+
+    def submit(self, pair: Pair) -> None:
+        future = self.client.submit(
+            grade_bundle,
+            self.job,
+            bundle(self.job, (pair,)),
+            [pair[0]],
+            autograder.__version__,
+            pure=False,
+        )
+        self.pending[future] = pair
+
+    def poll(self, timeout_s: float = 0.0) -> GradeResult | TaskLost | None:
+        """The next finished submission (a result, or why there is none), or None."""
+        del timeout_s  # futures are looked at, not waited on: the caller's loop sleeps
+        if not self.ready:
+            for future in [f for f in self.pending if f.done()]:
+                self.ready.extend(self._outcome(future, self.pending.pop(future)))
+        return self.ready.pop(0) if self.ready else None
+
+    def _outcome(self, future: Any, pair: Pair) -> list[GradeResult | TaskLost]:
+        from distributed import KilledWorker
+
+        if future.status == "finished":
+            results: list[GradeResult] = future.result()
+            return list(results)
+        if future.status != "error":  # cancelled or lost with the scheduler
+            return [TaskLost(pair, "the Dask cluster dropped the task (its scheduler went away)", True)]
+        exc = future.exception()
+        if isinstance(exc, KilledWorker):
+            return [
+                TaskLost(
+                    pair,
+                    "the Dask workers grading this notebook died each time it was tried "
+                    "(killed for memory, or the worker machines stopped)",
+                    False,
+                )
+            ]
+        return [TaskLost(pair, f"grading failed on the Dask cluster: {type(exc).__name__}: {exc}", False)]
+
+    def lost(self) -> list[Pair]:
+        """Give up on every task still out (the client lost its scheduler): their pairs."""
+        pairs = list(self.pending.values())
+        for future in self.pending:
+            with contextlib.suppress(Exception):
+                future.cancel()
+        self.pending = {}
+        return pairs
+
+    def close(self) -> None:
+        """Cancel what is still out; the client is the caller's (one for every assignment)."""
+        self.lost()
+
+
 def run_dask(
     job: JudgeJob, pairs: Sequence[Pair], *, scheduler: str, on_result: Callable[[GradeResult], None]
 ) -> None:
     """Send the submissions in chunks to the Dask cluster at `scheduler`; record results as they come."""
-    from distributed import Client, as_completed
+    from distributed import as_completed
 
-    try:
-        client = Client(scheduler, timeout="10s")
-    except (OSError, TimeoutError) as exc:
-        raise UsageError(f"cannot reach the Dask scheduler at {scheduler} ({exc}).") from None
+    client = dask_client(scheduler)
     try:
         workers = max(1, sum(client.nthreads().values()))
         chunks = chunked(pairs, workers=workers)

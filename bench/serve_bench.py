@@ -31,6 +31,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -49,8 +50,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _tree_rss_mb(pid: int) -> float:
-    """Resident memory of `pid` and all its descendants, in MiB."""
+def _children() -> dict[int, list[int]]:
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -60,17 +60,60 @@ def _tree_rss_mb(pid: int) -> float:
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(entry))
-    total = 0
-    todo = [pid]
+    return children
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _descendants(pid: int, children: dict[int, list[int]]) -> list[tuple[int, int]]:
+    """(pid, depth) of every descendant: 1 its children, 2 theirs..."""
+    out: list[tuple[int, int]] = []
+    todo = [(c, 1) for c in children.get(pid, [])]
     while todo:
-        p = todo.pop()
-        todo += children.get(p, [])
-        try:
-            with open(f"/proc/{p}/statm") as f:
-                total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, IndexError, ValueError):
-            pass
-    return total / 2**20
+        p, depth = todo.pop()
+        out.append((p, depth))
+        todo += [(c, depth + 1) for c in children.get(p, [])]
+    return out
+
+
+def _memory_mb(server: int) -> dict[str, float]:
+    """Resident memory (MiB) of the service's parts: the web process, the grading process, its
+    judges with their zygotes (the warm, long-lived part), and the student workers of the moment
+    (forked by a zygote for one notebook: there or not, whatever the number graded so far)."""
+    children = _children()
+    grader = [p for p in children.get(server, []) if b"autograder.serve.queue" in _cmdline(p)]
+    below = [d for g in grader for d in _descendants(g, children)]
+    parts = {
+        "web": _rss_mb(server),
+        "grader": sum(_rss_mb(p) for p in grader),
+        "judges": sum(_rss_mb(p) for p, depth in below if depth <= 2),
+        "workers": sum(_rss_mb(p) for p, depth in below if depth > 2),
+    }
+    return {**parts, "total": sum(parts.values())}
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+def slope_per_100(points: list[tuple[int, float]]) -> float:
+    """Least-squares slope of memory against results, in MiB per 100 submissions."""
+    if len(points) < 2:
+        return float("nan")
+    mx = statistics.fmean(n for n, _ in points)
+    my = statistics.fmean(m for _, m in points)
+    var = sum((n - mx) ** 2 for n, _ in points)
+    return 100 * sum((n - mx) * (m - my) for n, m in points) / var if var else float("nan")
 
 
 def _request(port: int, method: str, path: str, token: str, body: bytes | None = None) -> tuple[int, object]:
@@ -99,7 +142,7 @@ def build(base: Path, students: int) -> tuple[Course, dict[str, bytes]]:
     return course, notebooks
 
 
-def run_service(course: Course, notebooks: dict[str, bytes], args: argparse.Namespace) -> dict[str, float]:
+def run_service(course: Course, notebooks: dict[str, bytes], args: argparse.Namespace) -> dict[str, Any]:
     engine = db.connect(course.db_url)
     minted = {s: tokens.mint(engine, s) for s in notebooks}
     teacher = tokens.mint(engine, "bench-teacher", instructor=True)
@@ -137,14 +180,17 @@ def run_service(course: Course, notebooks: dict[str, bytes], args: argparse.Name
         refused: list[str] = []
         peak = [0.0]
         half = [0.0]
+        marks: list[tuple[int, dict[str, float]]] = []  # (results so far, memory) every --every results
         stop = threading.Event()
 
         def watch_memory() -> None:
             while not stop.wait(0.5):
-                rss = _tree_rss_mb(server.pid)
-                peak[0] = max(peak[0], rss)
+                memory = _memory_mb(server.pid)
+                peak[0] = max(peak[0], memory["total"])
                 if len(done) >= len(notebooks) // 2 and not half[0]:
-                    half[0] = rss
+                    half[0] = memory["total"]
+                if len(done) >= (len(marks) + 1) * args.every:
+                    marks.append((len(done), memory))
 
         def watch_results() -> None:
             while not stop.wait(0.25):
@@ -182,6 +228,8 @@ def run_service(course: Course, notebooks: dict[str, bytes], args: argparse.Name
         stop.set()
         for w in watchers:
             w.join()
+        if done and (not marks or marks[-1][0] < len(done)):
+            marks.append((len(done), _memory_mb(server.pid)))  # judges stay warm: the end, idle
         latencies = sorted(done[i] - t for i, t in uploaded.items() if i in done)
         last = max(done.values()) if done else time.monotonic()
         return {
@@ -193,6 +241,7 @@ def run_service(course: Course, notebooks: dict[str, bytes], args: argparse.Name
             "p95_s": latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan"),
             "peak_mb": peak[0],
             "half_mb": half[0],
+            "marks": marks,
             "wall_s": last - start,
         }
     finally:
@@ -238,6 +287,7 @@ def main() -> None:
     parser.add_argument("--within", type=float, default=60.0, help="seconds over which they submit")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="judges (both graders)")
     parser.add_argument("--clients", type=int, default=16, help="requests in flight at most")
+    parser.add_argument("--every", type=int, default=100, help="measure memory after every this many results")
     parser.add_argument(
         "--timeout", type=float, default=300.0, help="seconds to wait for results after the last upload"
     )
@@ -265,6 +315,20 @@ def main() -> None:
     print(
         f"  memory (every process of the service): peak {s['peak_mb']:.0f} MiB, "
         f"at half the results {s['half_mb']:.0f} MiB"
+    )
+    for count, memory in s["marks"]:
+        print(
+            f"  after {count:4d} results: web {memory['web']:.0f} MiB, grader {memory['grader']:.0f} MiB, "
+            f"judges and zygotes {memory['judges']:.0f} MiB, student workers {memory['workers']:.0f} MiB, "
+            f"total {memory['total']:.0f} MiB"
+        )
+    slopes = {
+        part: slope_per_100([(count, memory[part]) for count, memory in s["marks"]])
+        for part in ("web", "grader", "judges", "workers", "total")
+    }
+    print(
+        "  memory slope, MiB per 100 submissions (flat is 0): "
+        + ", ".join(f"{part} {value:+.1f}" for part, value in slopes.items())
     )
     print(f"autograder grade on the same {n} notebooks: {g['wall_s']:.1f} s, {g['per_s']:.2f} submissions/s")
     print(

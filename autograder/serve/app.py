@@ -122,13 +122,25 @@ def create_app(svc: Service) -> Starlette:
     """The ASGI application for one course."""
 
     def healthz(request: Request) -> JSONResponse:
-        with svc.engine.connect() as conn:
-            queued = conn.execute(
-                sa.select(sa.func.count())
-                .select_from(db.submissions_table)
-                .where(db.submissions_table.c.status == "queued")
-            ).scalar_one()
-        return JSONResponse({"ok": True, "assignments": sorted(svc.specs), "queued": int(queued)})
+        """200 while submissions are taken and graded; 503, with the reason, while grading is not
+        alive (no heartbeat from the grading process, no Dask scheduler or workers, a queue that
+        does not move). Submissions are still taken meanwhile: the queue is durable."""
+        h = db.health(svc.engine, now=time.time())
+        grading = {
+            "alive": h.ok,
+            "mode": h.mode,
+            "heard_s_ago": None if h.heard_s_ago is None else round(h.heard_s_ago, 1),
+            "oldest_queued_s": round(h.oldest_queued_s, 1),
+        }
+        body: dict[str, Any] = {
+            "ok": h.ok,
+            "assignments": sorted(svc.specs),
+            "queued": h.queued,
+            "grading": grading,
+        }
+        if not h.ok:
+            body["error"] = h.problem
+        return JSONResponse(body, status_code=200 if h.ok else 503)
 
     async def submit(request: Request) -> Response:
         who = await run_in_threadpool(_identity, svc, request)
@@ -167,8 +179,11 @@ def create_app(svc: Service) -> Starlette:
         tmp.write_bytes(data)
         os.replace(tmp, path)
         try:
-            db.insert_submission(
+            # The rules again, checked and the row inserted atomically: the check before the
+            # upload was read refuses early, this one holds against uploads at the same time.
+            refusal = db.insert_if_allowed(
                 svc.engine,
+                lambda earlier: check(rules, now, earlier),
                 submission_id=submission_id,
                 student=student,
                 assignment=assignment,
@@ -180,6 +195,10 @@ def create_app(svc: Service) -> Starlette:
         except BaseException:
             path.unlink(missing_ok=True)
             raise
+        if refusal is not None:
+            path.unlink(missing_ok=True)
+            headers = {"Retry-After": str(refusal.retry_after_s)} if refusal.retry_after_s else {}
+            return _error(refusal.status, refusal.message, **headers)
         return JSONResponse({"id": submission_id, "status": "queued"}, status_code=202)
 
     def get_submission(request: Request) -> Response:

@@ -16,6 +16,7 @@ the same warm judges as `autograder grade` (`pool.LocalPool`), and records each 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -33,7 +34,7 @@ import sqlalchemy as sa
 from autograder.course.layout import AssignmentSpec, Course, load_course
 from autograder.errors import AutograderError
 from autograder.models import CellResult, GradeResult, ItemResult
-from autograder.pool import JudgeJob, LocalPool
+from autograder.pool import DaskPool, JudgeJob, LocalPool, TaskLost, dask_client
 from autograder.sandbox.jail import Limits
 from autograder.sandbox.lifetime import die_with_parent
 from autograder.serve import db
@@ -79,7 +80,7 @@ def fair_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @dataclass
 class _Pool:
-    pool: LocalPool
+    pool: LocalPool | DaskPool
     judges: int
     inflight: dict[tuple[str, str], tuple[str, float]] = field(default_factory=dict)  # key -> (id, since)
     used_at: float = 0.0
@@ -89,12 +90,23 @@ class Grader:
     """The queue's consumer: call `step()` in a loop (`run` does)."""
 
     def __init__(
-        self, course: Course, *, workers: int = 1, max_pools: int = 2, limits: Limits | None = None
+        self,
+        course: Course,
+        *,
+        workers: int = 1,
+        max_pools: int = 2,
+        limits: Limits | None = None,
+        scheduler: str | None = None,
     ) -> None:
         self.course = course
         self.engine = db.connect(course.db_url)
         self.workers = max(1, workers)
         self.max_pools = max(1, max_pools)
+        self.scheduler = scheduler
+        self.client: Any = None  # the Dask client, with a scheduler; connected when first needed
+        self.cluster_problem = ""  # why the Dask cluster cannot grade now ("" when it can)
+        self.next_connect = 0.0
+        self.last_beat = 0.0
         self.limits = limits or Limits()
         self.specs: dict[str, AssignmentSpec] = {a: course.assignment(a) for a in course.assignment_ids()}
         self.rules: dict[str, Rules] = load_rules(course.root, list(self.specs))
@@ -118,6 +130,18 @@ class Grader:
         for p in self.pools.values():
             p.pool.close()
         self.pools = {}
+        if self.client is not None:
+            with contextlib.suppress(Exception):
+                self.client.close()
+            self.client = None
+        with contextlib.suppress(sa.exc.SQLAlchemyError):
+            db.beat(
+                self.engine,
+                pid=os.getpid(),
+                mode=self._mode(),
+                problem="the grading process stopped",
+                now=0.0,
+            )
         self.store.close()
         self.engine.dispose()
 
@@ -126,11 +150,88 @@ class Grader:
     def inflight(self) -> int:
         return sum(len(p.inflight) for p in self.pools.values())
 
+    def _mode(self) -> str:
+        return f"dask {self.scheduler}" if self.scheduler else "local"
+
+    def heartbeat(self, *, every_s: float = 1.0) -> None:
+        """Tell the web side (its /healthz) that grading is alive, and whether it can grade."""
+        now = time.monotonic()
+        if now - self.last_beat < every_s:
+            return
+        self.last_beat = now
+        if self.scheduler:
+            self._check_cluster()
+        db.beat(
+            self.engine, pid=os.getpid(), mode=self._mode(), problem=self.cluster_problem, now=time.time()
+        )
+
+    def _check_cluster(self) -> None:
+        """Connect to the scheduler if not connected; notice when the connection is gone."""
+        if self.client is not None and self.client.status == "connecting":
+            self.cluster_problem = f"lost the Dask scheduler at {self.scheduler}; reconnecting."
+            return
+        if self.client is not None and self.client.status != "running":
+            log.error("lost the Dask scheduler at %s (client %s)", self.scheduler, self.client.status)
+            for assignment in [a for a, p in self.pools.items() if isinstance(p.pool, DaskPool)]:
+                self._drop_dask_pool(assignment)
+            with contextlib.suppress(Exception):
+                self.client.close()
+            self.client = None
+            self.cluster_problem = f"lost the Dask scheduler at {self.scheduler}."
+        if self.client is None:
+            if time.monotonic() < self.next_connect:
+                return
+            assert self.scheduler is not None
+            # Said before trying: a connection that takes its time must not read as a hung grader.
+            self.cluster_problem = (
+                self.cluster_problem or f"connecting to the Dask scheduler at {self.scheduler}."
+            )
+            db.beat(
+                self.engine, pid=os.getpid(), mode=self._mode(), problem=self.cluster_problem, now=time.time()
+            )
+            try:
+                self.client = dask_client(self.scheduler, timeout_s=3.0)
+            except AutograderError as exc:
+                self.cluster_problem = str(exc)
+                self.next_connect = time.monotonic() + 5.0
+                log.error("%s", exc)
+                return
+        workers = self.client.scheduler_info().get("workers", {})
+        self.cluster_problem = "" if workers else f"the Dask scheduler at {self.scheduler} has no workers."
+
+    def _drop_dask_pool(self, assignment: str) -> None:
+        """The cluster went away: what was out is queued again, not failed (no fault of its own)."""
+        p = self.pools.pop(assignment)
+        assert isinstance(p.pool, DaskPool)
+        p.pool.lost()
+        self._requeue([sub_id for sub_id, _ in p.inflight.values()])
+
+    def _requeue(self, ids: list[str]) -> None:
+        if ids:
+            with self.engine.begin() as conn:
+                conn.execute(sa.update(t).where(t.c.id.in_(ids)).values(status="queued", started_at=None))
+            log.warning("queued again %d submissions the Dask cluster dropped", len(ids))
+
+    def capacity(self) -> int:
+        """How many submissions may be out at once: the judges, or the cluster's threads."""
+        if self.client is None:
+            return self.workers
+        threads = sum(w.get("nthreads", 1) for w in self.client.scheduler_info().get("workers", {}).values())
+        return max(self.workers, int(threads))
+
     def step(self, *, wait_s: float = 0.05) -> bool:
         """Dispatch what fits, collect what is done; whether anything happened."""
         busy = False
+        self.heartbeat()
+        if self.scheduler and (self.client is None or self.cluster_problem):
+            # No cluster to grade on: the queue waits (durable), /healthz says why.
+            for assignment in list(self.pools):
+                busy |= self._collect(assignment)
+            if not busy:
+                time.sleep(wait_s)
+            return busy
         now = time.monotonic()
-        if self.inflight() < self.workers and now - self.last_claim > 0.05:
+        if self.inflight() < self.capacity() and now - self.last_claim > 0.05:
             self.last_claim = now
             busy |= self._dispatch()
         for assignment in list(self.pools):
@@ -151,7 +252,9 @@ class Grader:
                         t.c.submitted_at,
                         t.c.notebook_sha256,
                         t.c.path,
-                        t.c.result_json,
+                        # Whether it has a result (a re-grade), not the result: this runs every
+                        # few ms over the whole queue, and a result is kilobytes.
+                        (t.c.result_json != "").label("has_result"),
                     )
                     .where(t.c.status == "queued")
                     .order_by(t.c.submitted_at)
@@ -162,8 +265,9 @@ class Grader:
             return False
         taken: set[tuple[str, str]] = {k for p in self.pools.values() for k in p.inflight}
         acted = False
+        limit = self.capacity()
         for row in fair_order(rows):
-            if self.inflight() >= self.workers:
+            if self.inflight() >= limit:
                 break
             key = (row["student"], row["assignment"])
             if key in taken:
@@ -194,7 +298,7 @@ class Grader:
 
         A submission with a result of its own is being re-graded: it is graded, not copied.
         """
-        if row["result_json"]:
+        if row["has_result"]:
             return False
         with self.engine.connect() as conn:
             twin = conn.execute(
@@ -226,8 +330,14 @@ class Grader:
             self.pools.pop(oldest).pool.close()
         judges = self.workers
         job = JudgeJob(str(self.course.root), assignment, "numpy", self.limits)
-        log.info("starting %d judges for %s", judges, assignment)
-        self.pools[assignment] = _Pool(LocalPool(job, judges, forked=True), judges, used_at=time.monotonic())
+        if self.client is not None:
+            log.info("grading %s on the Dask cluster at %s", assignment, self.scheduler)
+            self.pools[assignment] = _Pool(DaskPool(job, self.client), judges, used_at=time.monotonic())
+        else:
+            log.info("starting %d judges for %s", judges, assignment)
+            self.pools[assignment] = _Pool(
+                LocalPool(job, judges, forked=True), judges, used_at=time.monotonic()
+            )
         return self.pools[assignment]
 
     def _collect(self, assignment: str) -> bool:
@@ -254,12 +364,23 @@ class Grader:
                 )
                 return True
             return False
-        key = (result.student_id, result.assignment_id)
+        key = (
+            (result.pair[0], assignment)
+            if isinstance(result, TaskLost)
+            else (result.student_id, result.assignment_id)
+        )
         entry = p.inflight.pop(key, None)
         if entry is None:
             log.error("a result for %s that this grader did not ask for", key)
             return True
         p.used_at = time.monotonic()
+        if isinstance(result, TaskLost):
+            log.error("submission %s: %s", entry[0], result.reason)
+            if result.retry:
+                self._requeue([entry[0]])
+            else:
+                self._finish_error(entry[0], f"{result.reason}; ask your instructor to re-grade it.")
+            return True
         self._finish(entry[0], result)
         return True
 
@@ -312,7 +433,7 @@ class Grader:
                 dict(r._mapping)
                 for r in conn.execute(
                     sa.select(
-                        t.c.id, t.c.submitted_at, t.c.score, t.c.counts, t.c.result_json, t.c.path
+                        t.c.id, t.c.submitted_at, t.c.score, t.c.counts, t.c.path
                     ).where(  # a re-graded submission keeps its result, and its place, meanwhile
                         t.c.student == student,
                         t.c.assignment == assignment,
@@ -320,14 +441,15 @@ class Grader:
                     )
                 )
             ]
-        rows = [r for r in rows if r["result_json"]]
         if not rows:
             return
         if rules.counts == "best":
             chosen = max(rows, key=lambda r: (r["score"] or 0.0, r["submitted_at"]))
         else:
             chosen = max(rows, key=lambda r: r["submitted_at"])
-        result = result_from_json(chosen["result_json"])
+        with self.engine.connect() as conn:  # the chosen one's result alone, not every one's
+            text = conn.execute(sa.select(t.c.result_json).where(t.c.id == chosen["id"])).scalar_one()
+        result = result_from_json(text)
         spec = self.specs[assignment]
         self.store.record_many([result], spec)
         self._mark_submitted(student, assignment, chosen)
@@ -357,7 +479,7 @@ class Grader:
         (folder / "timestamp.txt").write_text(when.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
 
 
-def run(root: Path, *, workers: int, max_pools: int = 2) -> None:
+def run(root: Path, *, workers: int, max_pools: int = 2, scheduler: str | None = None) -> None:
     """The grader process: grade until SIGTERM or SIGINT, holding the course's grade lock."""
     course = load_course(root)
     stopping = False
@@ -374,7 +496,7 @@ def run(root: Path, *, workers: int, max_pools: int = 2) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     with grade_lock(course, command="autograder serve"):
-        grader = Grader(course, workers=workers, max_pools=max_pools)
+        grader = Grader(course, workers=workers, max_pools=max_pools, scheduler=scheduler)
         try:
             grader.recover()
             while not stopping:
@@ -391,12 +513,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--max-pools", type=int, default=2)
     parser.add_argument("--parent", type=int, default=None)
+    parser.add_argument("--scheduler", default=None, help="grade on the Dask cluster at this address")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="grader: %(name)s: %(message)s")
     if args.parent is not None:
         die_with_parent(args.parent)
     try:
-        run(Path(args.root), workers=args.workers, max_pools=args.max_pools)
+        run(Path(args.root), workers=args.workers, max_pools=args.max_pools, scheduler=args.scheduler)
     except AutograderError as exc:
         log.error("%s", exc)
         sys.exit(2)

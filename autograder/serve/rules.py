@@ -155,11 +155,14 @@ def check(rules: Rules, now: float, earlier: list[float]) -> Refusal | None:
         return Refusal(
             422, f"the deadline ({when}) has passed and this assignment takes no late submissions."
         )
-    if earlier and now - earlier[-1] < rules.cooldown_s:
-        wait = rules.cooldown_s - (now - earlier[-1])
+    # An upload sent at the same moment as the last one may be checked after it was accepted,
+    # with a `now` a little before its time: no time has passed then, not a negative one.
+    since = max(0.0, now - earlier[-1]) if earlier else 0.0
+    if earlier and since < rules.cooldown_s:
+        wait = rules.cooldown_s - since
         return Refusal(
             429,
-            f"you submitted {now - earlier[-1]:.0f} s ago; wait {_minutes(wait)} between submissions "
+            f"you submitted {since:.0f} s ago; wait {_minutes(wait)} between submissions "
             f"(the cool-down is {_minutes(rules.cooldown_s)}).",
             max(1, int(wait + 0.999)),
         )

@@ -32,18 +32,21 @@ from autograder.serve.app import Service, create_app, open_service
 log = logging.getLogger(__name__)
 
 
-def _start_grader(course: Course, workers: int) -> subprocess.Popen[bytes]:
+def _start_grader(course: Course, workers: int, scheduler: str | None) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable,
+        "-m",
+        "autograder.serve.queue",
+        str(course.root),
+        "--workers",
+        str(workers),
+        "--parent",
+        str(os.getpid()),
+    ]
+    if scheduler:
+        command += ["--scheduler", scheduler]
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "autograder.serve.queue",
-            str(course.root),
-            "--workers",
-            str(workers),
-            "--parent",
-            str(os.getpid()),
-        ],
+        command,
         stdin=subprocess.DEVNULL,
         # The hub's token (serve --hub) is the web side's alone: the grader never talks to the hub.
         env={k: v for k, v in os.environ.items() if not k.startswith("JUPYTERHUB_")},
@@ -51,9 +54,9 @@ def _start_grader(course: Course, workers: int) -> subprocess.Popen[bytes]:
 
 
 @contextlib.contextmanager
-def grader_process(course: Course, workers: int) -> Iterator[None]:
+def grader_process(course: Course, workers: int, scheduler: str | None = None) -> Iterator[None]:
     """The grading process for the duration of the block, restarted if it dies."""
-    proc = _start_grader(course, workers)
+    proc = _start_grader(course, workers, scheduler)
     time.sleep(0.5)
     if proc.poll() is not None:
         raise UsageError(
@@ -67,7 +70,7 @@ def grader_process(course: Course, workers: int) -> Iterator[None]:
         while not stop.wait(1.0):
             if proc.poll() is not None:
                 log.error("the grading process stopped (exit %s); starting it again", proc.returncode)
-                proc = _start_grader(course, workers)
+                proc = _start_grader(course, workers, scheduler)
 
     watcher = threading.Thread(target=watch, name="grader-watch", daemon=True)
     watcher.start()
@@ -126,10 +129,15 @@ def serve(
     hub_url: str | None = None,
     callback_url: str | None = None,
     instructor_groups: tuple[str, ...] = (),
+    scheduler: str | None = None,
 ) -> None:
     """Serve `course` until interrupted, under `prefix` (default: $JUPYTERHUB_SERVICE_PREFIX or /).
 
-    `hub`: sign in through JupyterHub (None: when this process has a hub service's environment)."""
+    `hub`: sign in through JupyterHub (None: when this process has a hub service's environment).
+    With `scheduler` (a Dask scheduler's address) submissions are graded on that cluster; the
+    queue stays in the course's database, and `workers` is then the least number graded at once
+    (the cluster's threads when it has more).
+    """
     if hub is None:
         hub = hub_auth.in_hub_environment(os.environ)
     cfg = None
@@ -151,8 +159,8 @@ def serve(
             "no assignment of this course is released, so none can take submissions; "
             "run `autograder release ASSIGNMENT` first."
         )
-    judges = workers or os.cpu_count() or 1
-    with grader_process(course, judges):
+    judges = workers or (1 if scheduler else os.cpu_count() or 1)
+    with grader_process(course, judges, scheduler):
         app = with_prefix(create_app(svc), prefix or os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/"))
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
         try:

@@ -103,11 +103,13 @@ class Server:
         return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
 
 
-def start_server(root: Path, log: Path, *, workers: int = 1) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(
+    root: Path, log: Path, *, workers: int = 1, extra: tuple[str, ...] = ()
+) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder", "--course", str(root), "serve", "--port", str(port), "--workers", str(workers)],
+            [sys.executable, "-m", "autograder", "--course", str(root), "serve", "--port", str(port), "--workers", str(workers), *extra],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -117,12 +119,15 @@ def start_server(root: Path, log: Path, *, workers: int = 1) -> tuple[subprocess
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"autograder serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        with contextlib.suppress(OSError):
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        try:  # 503 until the grading process answers: wait for 200
             conn.request("GET", "/healthz")
             if conn.getresponse().status == 200:
-                conn.close()
                 return proc, port
+        except OSError:
+            pass
+        finally:
+            conn.close()
         time.sleep(0.2)
     stop_server(proc)
     raise RuntimeError(f"autograder serve did not answer /healthz within 60 s:\n{log.read_text()[-3000:]}")
@@ -152,7 +157,9 @@ NO_COOLDOWN = "[defaults]\ncooldown_s = 0\n"
 
 
 @contextlib.contextmanager
-def serving(root: Path, *, rules: str = "", students: list[str] | None = None) -> Iterator[Server]:
+def serving(
+    root: Path, *, rules: str = "", students: list[str] | None = None, extra: tuple[str, ...] = ()
+) -> Iterator[Server]:
     """Serve the course at `root` (with `rules` as its serve.toml) for the block."""
     if rules:
         (root / "serve.toml").write_text(rules)
@@ -160,7 +167,7 @@ def serving(root: Path, *, rules: str = "", students: list[str] | None = None) -
     names = students or ["alice", "bob", "carol", "dave", "mallory"]
     minted = mint(course, names, ["teacher"])
     log = root.parent / "serve.log"
-    proc, port = start_server(root, log)
+    proc, port = start_server(root, log, extra=extra)
     try:
         yield Server(f"http://127.0.0.1:{port}", port, course, minted, log)
     finally:
