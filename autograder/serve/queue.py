@@ -406,12 +406,13 @@ class Grader:
             return
         started = row["started_at"] or time.time()
         status = "graded" if result.status == "graded" else "error"
+        # The result first, the status last: whoever reads "graded" finds nbgrader's gradebook,
+        # timestamp and submitted/ copy written already. A restart in between grades it again.
         with self.engine.begin() as conn:
             conn.execute(
                 sa.update(t)
                 .where(t.c.id == submission_id)
                 .values(
-                    status=status,
                     score=result.score,
                     max_score=result.max_score,
                     message=result.message,
@@ -424,6 +425,8 @@ class Grader:
                 )
             )
         self._count(row["student"], row["assignment"])
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(t).where(t.c.id == submission_id).values(status=status))
 
     def _count(self, student: str, assignment: str) -> None:
         """Choose the submission that counts; record it in nbgrader's gradebook if it changed."""
