@@ -281,19 +281,26 @@ def _seconds(value: Any) -> float:
 
 
 def _kill_uid(uid: int) -> None:
-    """SIGKILL every process owned by `uid` (workers run under their own uid)."""
+    """SIGKILL every process owned by `uid` (workers run under their own uid).
+
+    Scans /proc until a scan finds no process it has not killed already: one that forked as it
+    was killed leaves its child to the next scan. A killed process stays listed (a zombie) until
+    reaped, so it is remembered rather than killed and counted again.
+    """
+    killed: set[int] = set()
     for _ in range(3):
-        found = False
+        fresh = False
         for entry in os.listdir("/proc"):
-            if not entry.isdigit():
+            if not entry.isdigit() or int(entry) in killed:
                 continue
             try:
                 if os.stat(f"/proc/{entry}").st_uid == uid:
-                    found = True
+                    fresh = True
+                    killed.add(int(entry))
                     os.kill(int(entry), signal.SIGKILL)
             except (FileNotFoundError, ProcessLookupError, PermissionError):
                 continue
-        if not found:
+        if not fresh:
             return
 
 
