@@ -119,12 +119,16 @@ class StudentProxy:
         With `limits` (`judge.limits.CallLimits`), each call's limit is calibrated from the
         reference's time on the same input; without, it is the item's `call_timeout_s`.
         """
-        left = self._budget.get(name, 20.0) - spent
         if self._limits is not None:
             per_call = self._limits(name, args, kwargs or {})
         else:
             per_call = self._call_timeout.get(name, 10.0)
-        return max(0.0, min(left, per_call))
+        return self._within_budget(name, spent, per_call)
+
+    def _within_budget(self, name: str, spent: float, per_call: float) -> float:
+        """A call limit `per_call` (from `_timeout` with nothing spent), cut to what is left of
+        `name`'s budget after `spent` seconds of it."""
+        return max(0.0, min(self._budget.get(name, 20.0) - spent, per_call))
 
     def prefetch(self, calls: Sequence[tuple[str, tuple[Any, ...], dict[str, Any]]]) -> None:
         """Send `calls` to the worker in one message and read all their answers now; each later
@@ -145,14 +149,18 @@ class StudentProxy:
             if key is None or name in self._timed_out:
                 break
             plan.append((key, name, args, kwargs))
-        limits = [self._timeout(name, self._spent[name], args, kwargs) for _, name, args, kwargs in plan]
+        per_call = [self._timeout(name, 0.0, args, kwargs) for _, name, args, kwargs in plan]
+        limits = [
+            self._within_budget(name, self._spent[name], limit)
+            for (_, name, _, _), limit in zip(plan, per_call, strict=True)
+        ]
         ahead = self._process.send_ahead([(name, args, kwargs) for _, name, args, kwargs in plan], limits)
         if ahead is None:
             return
         spent = defaultdict(float, self._spent)
         try:
-            for key, name, args, kwargs in plan[: ahead.pending]:
-                timeout = self._timeout(name, spent[name], args, kwargs)
+            for (key, name, _, _), limit in zip(plan[: ahead.pending], per_call, strict=False):
+                timeout = self._within_budget(name, spent[name], limit)
                 if timeout <= 0:  # its budget is spent: `call` says so, as without prefetching
                     break
                 start = time.monotonic()
