@@ -201,6 +201,17 @@ def _hide(libc: ctypes.CDLL, path: str, is_dir: bool) -> None:
     _check(rc, f"hide {path}")
 
 
+def map_ids(uid: int, gid: int, *, inside_uid: int, inside_gid: int) -> None:
+    """In a user namespace just made: `uid` and `gid` (ours outside, read before the unshare)
+    are `inside_uid` and `inside_gid` in it, and no other id is mapped; setgroups is denied."""
+    with open("/proc/self/setgroups", "w") as f:
+        f.write("deny")
+    with open("/proc/self/uid_map", "w") as f:
+        f.write(f"{inside_uid} {uid} 1")
+    with open("/proc/self/gid_map", "w") as f:
+        f.write(f"{inside_gid} {gid} 1")
+
+
 def _enter_namespaces(libc: ctypes.CDLL, spec: JailSpec, iso: Isolation, shared: Shared) -> None:
     flags = CLONE_NEWNS | CLONE_NEWIPC
     if not (shared.network and spec.drop_privileges):  # a worker left root could bring one up
@@ -209,12 +220,7 @@ def _enter_namespaces(libc: ctypes.CDLL, spec: JailSpec, iso: Isolation, shared:
         # An unprivileged user namespace makes us root inside it, allowed to mount.
         uid, gid = os.geteuid(), os.getegid()
         _check(libc.unshare(flags | CLONE_NEWUSER), "unshare(user)")
-        with open("/proc/self/setgroups", "w") as f:
-            f.write("deny")
-        with open("/proc/self/uid_map", "w") as f:
-            f.write(f"0 {uid} 1")
-        with open("/proc/self/gid_map", "w") as f:
-            f.write(f"0 {gid} 1")
+        map_ids(uid, gid, inside_uid=0, inside_gid=0)
     else:
         _check(libc.unshare(flags), "unshare")
     _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")

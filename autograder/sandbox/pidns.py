@@ -41,7 +41,7 @@ import signal
 import socket
 import struct
 
-from autograder.sandbox import lifetime
+from autograder.sandbox import jail, lifetime
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWPID = 0x20000000
@@ -71,12 +71,7 @@ def _unshare() -> None:
     if libc.unshare(flags | CLONE_NEWUSER) != 0:
         raise OSError(ctypes.get_errno(), "unshare(user, pid)")
     # Our own uid and gid only, as themselves: workers nest their own user namespaces as before.
-    with open("/proc/self/setgroups", "w") as f:
-        f.write("deny")
-    with open("/proc/self/uid_map", "w") as f:
-        f.write(f"{uid} {uid} 1")
-    with open("/proc/self/gid_map", "w") as f:
-        f.write(f"{gid} {gid} 1")
+    jail.map_ids(uid, gid, inside_uid=uid, inside_gid=gid)
 
 
 def _mount_proc() -> None:
