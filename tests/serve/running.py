@@ -6,6 +6,8 @@ import contextlib
 import http.client
 import json
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -18,6 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from autograder.course import release
 from autograder.course.layout import Course, load_course
 from autograder.serve import db, tokens
 
@@ -174,5 +177,12 @@ def serving(
         stop_server(proc)
 
 
-
-
+def course_on(db_url: str, template: Path, root: Path) -> Course:
+    """A copy of the released course at `root`, its gradebook at `db_url`, ps4 released there."""
+    shutil.copytree(template, root)
+    (root / "gradebook.db").unlink()
+    config = root / "nbgrader_config.py"
+    config.write_text(re.sub(r'db_url = ".*"', f'db_url = "{db_url}"', config.read_text()))
+    course = load_course(root)
+    release.release(course, ASSIGNMENT)  # nbgrader writes the assignment into the database
+    return course

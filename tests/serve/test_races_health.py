@@ -15,11 +15,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from running import ASSIGNMENT, Reply, Server, serving
-from test_postgres import postgres_url  # noqa: F401  (the fixture: a PostgreSQL server of our own)
+from running import ASSIGNMENT, Reply, Server, course_on, serving
 
-from autograder.course import release
-from autograder.course.layout import load_course
 from autograder.serve import db
 
 ONE_ATTEMPT = "[defaults]\ncooldown_s = 0\nmax_attempts = 1\n"
@@ -104,16 +101,10 @@ def test_healthz_says_503_and_why_while_the_grading_process_does_not_answer(limi
 def test_uploads_at_the_same_moment_do_not_both_pass_a_limit_of_one_on_postgresql(
     tmp_path: Path,
     released_template: Path,
-    postgres_url: str,  # noqa: F811
+    postgres_url: str,
     notebooks: dict[str, bytes],
 ) -> None:
-    root = tmp_path / "course"
-    shutil.copytree(released_template, root)
-    (root / "gradebook.db").unlink()
-    config = root / "nbgrader_config.py"
-    config.write_text(re.sub(r'db_url = ".*"', f'db_url = "{postgres_url}"', config.read_text()))
-    course = load_course(root)
-    release.release(course, ASSIGNMENT)
+    root = course_on(postgres_url, released_template, tmp_path / "course").root
     with serving(root, rules=ONE_ATTEMPT) as server:
         replies = burst(server, "bob", variants(notebooks["solution"], 8))
         assert_only_one_passed(server, replies, "bob")
