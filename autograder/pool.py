@@ -82,7 +82,7 @@ def _judge(
     # in a fork, copy it page by page) while the suite is collected and the examples drawn.
     gc.freeze()
     launcher = job.launcher(job.limits)  # a zygote warms up meanwhile
-    with contextlib.closing(launcher), pinned(slot, launcher) as settle:
+    with contextlib.closing(launcher), pinned(slot) as settle:
         from autograder.course.notebook import load_submission
         from autograder.judge.proxy import Reference
         from autograder.judge.reference.backend import load_backend
@@ -108,11 +108,11 @@ def _judge(
 
 
 @contextlib.contextmanager
-def pinned(slot: int | None, launcher: Launcher) -> Iterator[Callable[[], None]]:
-    """A `settle()` that moves this process and its `launcher`'s zygote (so every worker it
-    forks next) to one CPU, and makes this process yield to its workers; both are undone on
-    leaving. A zygote started later, should a student's code end this one, is this process's
-    child and inherits its CPU.
+def pinned(slot: int | None) -> Iterator[Callable[[], None]]:
+    """A `settle()` that moves this process to one CPU, and makes it yield to its workers; both
+    are undone on leaving. Each worker moves to the CPU of the judge that takes it (it is told
+    the judge's CPUs when confined: `Zygote.spawn`), while the zygote stays free to run on any,
+    so that the next student's worker is forked and prepared on a CPU that is free, if any.
 
     A judge and its worker take turns, one call at a time, about a hundred round trips a
     submission. On one CPU a turn is a cheap context switch; across CPUs each is a wake-up of
@@ -139,12 +139,7 @@ def pinned(slot: int | None, launcher: Launcher) -> Iterator[Callable[[], None]]
             batched = True
         if len(allowed) < 2:
             return
-        cpu = {allowed[slot % len(allowed)]}
-        os.sched_setaffinity(0, cpu)
-        zygote = getattr(launcher, "pid", None)  # an in-process launcher has no process to move
-        if isinstance(zygote, int):
-            with contextlib.suppress(OSError):  # a zygote that is gone says so at its first fork
-                os.sched_setaffinity(zygote, cpu)
+        os.sched_setaffinity(0, {allowed[slot % len(allowed)]})
 
     try:
         yield settle

@@ -106,8 +106,13 @@ class Worker:
         that keeps soft limits itself (it said so when ready), none for one that does not."""
         return HARD_GRACE_S if self.isolation.get("soft_limit") is True else 0.0
 
-    def wait_ready(self) -> None:
-        header, _ = self._recv(time.monotonic() + READY_TIMEOUT_S)
+    def confine(self, spec: JailSpec, *, cpus: Sequence[int] = ()) -> None:
+        """Tell a worker forked ahead the spec to confine itself as (then `wait_ready`), and
+        the CPUs to move to."""
+        self._send({"op": "jail", "jail": spec.to_json(), "cpus": list(cpus)})
+
+    def wait_ready(self, *, timeout_s: float = READY_TIMEOUT_S) -> None:
+        header, _ = self._recv(time.monotonic() + timeout_s)
         if header.get("ev") != "ready":
             self.kill()
             raise RuntimeError(f"a worker could not be confined: {header.get('error', header)}")
@@ -215,6 +220,7 @@ class Worker:
         if not self.alive:
             return
         self.alive = False
+        _move_off_this_cpu(self.pid)
         with suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
         uid = self.isolation.get("uid", -1)
@@ -224,9 +230,23 @@ class Worker:
 
     def close(self) -> None:
         if self.alive:
+            _move_off_this_cpu(self.pid)  # it ends now: not on the judge's CPU, if there is another
             with suppress(OSError):
                 protocol.send_frame(self.sock, {"op": "bye"})
         self.kill()
+
+
+def _move_off_this_cpu(pid: int) -> None:
+    """Let process `pid` run anywhere but where this thread may (a judge pinned to one CPU, its
+    worker beside it: `pool.pinned`), so that its exit, tearing down a whole interpreter's
+    memory, runs beside the judge instead of in its way. Nothing where there is no other CPU."""
+    try:
+        mine = os.sched_getaffinity(0)
+        others = set(range(os.cpu_count() or 1)) - mine
+        if others:
+            os.sched_setaffinity(pid, others)
+    except (AttributeError, OSError):  # gone already, not ours to move, or not Linux
+        pass
 
 
 def _call_header(

@@ -1,7 +1,11 @@
 """Confine the current process (a freshly forked worker) before any student code runs.
 
-Applied in order, each step best-effort where the kernel or our rights forbid it, and
-reported back so the judge can say once per batch what was not isolated:
+In two parts: what is the same for every student (`prepare`: steps 1, 2 and the read rules
+of 6), done by a worker the zygote forks ahead while the judge grades the student before, and
+the rest (`confine`: the scratch folder, the uid, the limits, the write rule, seccomp), done
+once the judge names the student's jail spec. Applied in order, each step best-effort where
+the kernel or our rights forbid it, and reported back so the judge can say once per batch
+what was not isolated:
 
 1. its own session and process group (the judge kills the whole group);
 2. a new mount, network and IPC namespace: no network at all (only a loopback that is down),
@@ -34,6 +38,7 @@ costs far less than mounting them again in every fork.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import functools
 import os
 import resource
@@ -96,6 +101,11 @@ class JailSpec:
             "expose": list(self.expose),
             "limits": dict(self.limits.__dict__),
         }
+
+    def ahead(self) -> JailSpec:
+        """What a worker forked ahead of its student prepares (`prepare`): this spec but for the
+        scratch folder's own name (it holds the folder's parent) and the uid."""
+        return dataclasses.replace(self, scratch=os.path.dirname(self.scratch.rstrip("/")), uid=-1)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> JailSpec:
@@ -229,12 +239,8 @@ def _enter_namespaces(libc: ctypes.CDLL, spec: JailSpec, iso: Isolation, shared:
         _expose_interpreter(libc, spec.expose)
     iso.hidden += sum(path in shared.hidden for path in spec.hide)
     hide = _existing([path for path in spec.hide if path not in shared.hidden])
-    scratch = os.open(spec.scratch, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        _private_temp_dirs(libc, (spec.scratch, *spec.expose))
-        _private_scratch(libc, spec, scratch)
-    finally:
-        os.close(scratch)
+    # The scratch folder is not bound back in: `confine` mounts it, once it knows which it is.
+    _private_temp_dirs(libc, spec.expose)
     for path, is_dir in hide.items():
         if not os.path.lexists(path):  # it was below a shared temp dir: show it, empty, all the same
             os.makedirs(path if is_dir else os.path.dirname(path), mode=0o755, exist_ok=True)
@@ -386,38 +392,75 @@ def scrubbed_environment(home: str) -> dict[str, str]:
     }
 
 
-def confine(spec: JailSpec, shared: Shared = Shared()) -> Isolation:
-    """Confine this process as `spec` says, on top of what its zygote `shared`; return what
-    was achieved."""
+@dataclass
+class Prepared:
+    """What a worker forked ahead of its student did already (`prepare`); `confine` does the rest."""
+
+    template: JailSpec  # the `JailSpec.ahead` of every spec it may be confined as
+    iso: Isolation
+    parent: int  # the scratch folder's parent, open: reachable under a private /tmp too
+    was_root: bool
+    rules: landlock.Ruleset | None
+
+
+def prepare(template: JailSpec, shared: Shared = Shared()) -> Prepared:
+    """The part of confining a fresh fork that is the same for every student (`template` is a
+    `JailSpec.ahead`): its own session, the namespaces with their mounts and covers, and the
+    read rules of its Landlock ruleset. A zygote forks a worker and has it do this before the
+    judge needs it; `confine` then takes a moment."""
     iso = Isolation()
     was_root = os.geteuid() == 0  # inside a user namespace we would look like root
     os.setsid()
-    if spec.namespaces:
+    os.environ.clear()  # `confine` names the scratch folder in it
+    os.environ.update(scrubbed_environment(template.scratch))
+    parent = os.open(template.scratch, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    if template.namespaces:
         try:
-            _enter_namespaces(_libc(), spec, iso, shared)
+            _enter_namespaces(_libc(), template, iso, shared)
         except OSError as exc:
             iso.notes.append(
                 f"no namespaces ({exc.strerror}): no mount covers, private /tmp or scratch tmpfs; "
                 "the network and the course rest on Landlock and seccomp"
             )
-    os.chdir(spec.scratch)
-    os.environ.clear()
-    os.environ.update(scrubbed_environment(spec.scratch))
-    if was_root and spec.drop_privileges:
-        _chown_tree(spec.scratch, spec.uid)
-        os.setgroups([])
-        os.setgid(spec.uid)
-        os.setuid(spec.uid)
-    iso.uid = os.getuid()
-    _set_limits(spec, was_root=was_root)
-    if spec.landlock:
-        except_ = (*spec.hide, _judge_dir())
+    rules = None
+    if template.landlock:
+        except_ = (*template.hide, _judge_dir())
         if shared.readable and shared.planned_for.issuperset(except_):
             read, planned = list(PER_WORKER_READ), shared.readable
         else:
             read, planned = list(readable_paths()), ()
         try:
-            iso.landlock = landlock.restrict(read, [spec.scratch], except_=except_, planned=planned).abi
+            rules = landlock.Ruleset.reading(read, except_=except_, planned=planned)
+        except OSError as exc:
+            iso.notes.append(f"no Landlock ({exc.strerror}): files, signals and TCP rest on the other layers")
+    return Prepared(template, iso, parent, was_root, rules)
+
+
+def confine(spec: JailSpec, shared: Shared = Shared(), prepared: Prepared | None = None) -> Isolation:
+    """Confine this process as `spec` says, on top of what its zygote `shared` and what it
+    `prepared` itself (all of it here when None); return what was achieved."""
+    if prepared is None:
+        prepared = prepare(spec.ahead(), shared)
+    if spec.ahead() != prepared.template:
+        raise ValueError("a worker prepared for another jail spec")
+    iso = prepared.iso
+    try:
+        if iso.namespaces:
+            _scratch_in_namespace(spec, prepared.parent)
+    finally:
+        os.close(prepared.parent)
+    os.chdir(spec.scratch)
+    os.environ.update(scrubbed_environment(spec.scratch).items() - os.environ.items())
+    if prepared.was_root and spec.drop_privileges:
+        _chown_tree(spec.scratch, spec.uid)
+        os.setgroups([])
+        os.setgid(spec.uid)
+        os.setuid(spec.uid)
+    iso.uid = os.getuid()
+    _set_limits(spec, was_root=prepared.was_root)
+    if prepared.rules is not None:
+        try:
+            iso.landlock = prepared.rules.restrict([spec.scratch]).abi
         except OSError as exc:
             iso.notes.append(f"no Landlock ({exc.strerror}): files, signals and TCP rest on the other layers")
     if spec.seccomp:
@@ -427,6 +470,21 @@ def confine(spec: JailSpec, shared: Shared = Shared()) -> Isolation:
         except OSError as exc:
             iso.notes.append(f"no seccomp filter ({exc.strerror})")
     return iso
+
+
+def _scratch_in_namespace(spec: JailSpec, parent: int) -> None:
+    """The scratch tmpfs, filled from the judge's folder `spec.scratch` (read through `parent`,
+    its parent folder opened before a private /tmp covered it), at the same path."""
+    source = os.open(
+        os.path.basename(spec.scratch.rstrip("/")),
+        os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+        dir_fd=parent,
+    )
+    try:
+        os.makedirs(spec.scratch, mode=0o755, exist_ok=True)  # under a private /tmp: not there yet
+        _private_scratch(_libc(), spec, source)
+    finally:
+        os.close(source)
 
 
 def _judge_dir() -> str:

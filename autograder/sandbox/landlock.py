@@ -180,7 +180,11 @@ def plan(allow: Iterable[str], except_: Sequence[str]) -> list[str]:
     A path of `allow` that holds one of `except_` is split into its entries, recursively, down
     to the excepted path, which is left out. Missing paths are dropped.
     """
-    excluded = [os.path.realpath(p) for p in except_]
+    return _plan(allow, [os.path.realpath(p) for p in except_])
+
+
+def _plan(allow: Iterable[str], excluded: Sequence[str]) -> list[str]:
+    """`plan`, with the paths to leave out already resolved (`excluded`)."""
     out: list[str] = []
     todo = sorted({os.path.realpath(p) for p in allow})
     while todo:
@@ -208,41 +212,75 @@ def restrict(
 
     OSError if the kernel has no Landlock or refuses the ruleset; the process is then as it was.
     """
-    abi = abi_version()
-    if abi < 1:
-        raise OSError(38, "Landlock is not available on this kernel")
-    libc = _libc()
-    fs = handled_fs(abi)
-    attr = _RulesetAttr(fs, NET_BIND_TCP | NET_CONNECT_TCP if abi >= 4 else 0, 0)
-    if abi >= 6:
-        attr.scoped = SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL
-    size = 8 if abi < 4 else 16 if abi < 6 else 24
-    ruleset = int(
-        libc.syscall(ctypes.c_long(SYS_CREATE_RULESET), ctypes.byref(attr), ctypes.c_size_t(size), 0)
-    )
-    if ruleset < 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"landlock_create_ruleset: {os.strerror(err)}")
-    rules = 0
-    try:
-        # What the zygote prepared needs no stat; the worker's own few paths (its scratch,
-        # /proc/self) are planned here, as they name it.
-        known = prepared(tuple(planned))
-        done = {path for path, _ in known}
-        own_read = [(p, None) for p in plan(read, except_) if p not in done]
-        for path in plan(write, except_):
-            rules += _add_rule(libc, ruleset, path, WRITE & fs)
-        for path, is_dir in (*known, *own_read):
-            rules += _add_rule(libc, ruleset, path, READ & fs, is_dir)
-        if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+    return Ruleset.reading(read, except_=except_, planned=planned).restrict(write)
+
+
+class Ruleset:
+    """A ruleset built in two steps: its read rules (`reading`), then its write rules and the
+    restriction itself (`restrict`). A worker forked ahead of its student does the first, the
+    slow one (an open and a rule a path), before it knows which scratch folder it will write.
+    """
+
+    def __init__(self, abi: int, fd: int, except_: Sequence[str]) -> None:
+        self.abi = abi
+        self.fd = fd
+        self.excluded = [os.path.realpath(p) for p in except_]  # resolved now, not in `restrict`
+        self.rules = 0
+
+    @classmethod
+    def reading(
+        cls, read: Iterable[str], *, except_: Sequence[str] = (), planned: Sequence[str] = ()
+    ) -> Ruleset:
+        """A ruleset that allows reading `read` and `planned` (see `restrict`) and nothing else yet."""
+        abi = abi_version()
+        if abi < 1:
+            raise OSError(38, "Landlock is not available on this kernel")
+        libc = _libc()
+        attr = _RulesetAttr(handled_fs(abi), NET_BIND_TCP | NET_CONNECT_TCP if abi >= 4 else 0, 0)
+        if abi >= 6:
+            attr.scoped = SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL
+        size = 8 if abi < 4 else 16 if abi < 6 else 24
+        create = ctypes.c_long(SYS_CREATE_RULESET)
+        fd = int(libc.syscall(create, ctypes.byref(attr), ctypes.c_size_t(size), 0))
+        if fd < 0:
             err = ctypes.get_errno()
-            raise OSError(err, f"no_new_privs: {os.strerror(err)}")
-        if libc.syscall(ctypes.c_long(SYS_RESTRICT_SELF), ruleset, 0) != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"landlock_restrict_self: {os.strerror(err)}")
-    finally:
-        os.close(ruleset)
-    return Applied(abi=abi, rules=rules, net=abi >= 4, scoped=abi >= 6)
+            raise OSError(err, f"landlock_create_ruleset: {os.strerror(err)}")
+        ruleset = cls(abi, fd, except_)
+        try:
+            # What the zygote prepared needs no stat; the worker's own few paths (/proc/self)
+            # are planned here, as they name it.
+            known = prepared(tuple(planned))
+            done = {path for path, _ in known}
+            own_read = [(p, None) for p in _plan(read, ruleset.excluded) if p not in done]
+            for path, is_dir in (*known, *own_read):
+                ruleset.rules += _add_rule(libc, fd, path, READ & handled_fs(abi), is_dir)
+        except BaseException:
+            ruleset.close()
+            raise
+        return ruleset
+
+    def restrict(self, write: Iterable[str]) -> Applied:
+        """Allow writing `write` too, then restrict this process to the ruleset, for good; the
+        ruleset is closed either way."""
+        libc = _libc()
+        try:
+            for path in _plan(write, self.excluded):
+                self.rules += _add_rule(libc, self.fd, path, WRITE & handled_fs(self.abi))
+            if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+                err = ctypes.get_errno()
+                raise OSError(err, f"no_new_privs: {os.strerror(err)}")
+            if libc.syscall(ctypes.c_long(SYS_RESTRICT_SELF), self.fd, 0) != 0:
+                err = ctypes.get_errno()
+                raise OSError(err, f"landlock_restrict_self: {os.strerror(err)}")
+        finally:
+            self.close()
+        abi = self.abi
+        return Applied(abi=abi, rules=self.rules, net=abi >= 4, scoped=abi >= 6)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
 def _add_rule(libc: ctypes.CDLL, ruleset: int, path: str, rights: int, is_dir: bool | None = None) -> int:

@@ -25,13 +25,16 @@ from pathlib import Path
 
 import autograder
 from autograder.sandbox import cgroup, layers, pidns
-from autograder.sandbox.client import READY_TIMEOUT_S, Worker
+from autograder.sandbox.client import READY_TIMEOUT_S, Worker, WorkerLost
 from autograder.sandbox.jail import JailSpec, Limits, scrubbed_environment
 
 log = logging.getLogger(__name__)
 
 #: How long a warm zygote may take to fork a worker (a few ms) before it counts as gone.
 SPAWN_TIMEOUT_S = 10.0
+#: How long a worker forked ahead may take to confine itself once taken (a millisecond or two)
+#: before the judge forks another instead: it may have been stopped while it waited.
+AHEAD_READY_TIMEOUT_S = 10.0
 #: The largest cell the zygote compiles ahead (a control message: the zygote reads 64 KiB).
 MAX_PREPARED_BYTES = 60_000
 
@@ -80,6 +83,9 @@ class Zygote:
         child.close()
         self._ctrl = parent
         self._ready = False  # it warms up (a second or so) while the judge collects its suite
+        #: The worker forked ahead for the next student: the `JailSpec.ahead` it prepares for,
+        #: and our end of its socket (`spawn`).
+        self._ahead: tuple[JailSpec, socket.socket] | None = None
         #: Whether the zygote is pid 1 of a PID namespace of its own (`pidns`), as it said.
         self.pid_namespace = False
         #: The process that forks the workers, in our pids: `pid`, or in a PID namespace its
@@ -116,26 +122,73 @@ class Zygote:
         self._ready = True
 
     def spawn(self, spec: JailSpec) -> Worker:
-        """Fork one confined worker and wait until it is ready; `ZygoteLost` if the zygote is
-        gone or does not answer (a worker may have killed or stopped it)."""
+        """A confined worker for `spec`, ready; `ZygoteLost` if the zygote is gone or does not
+        answer (a worker may have killed or stopped it).
+
+        Each worker is forked ahead of its student: it prepares what is the same for every
+        student (`jail.prepare`: namespaces, mounts, read rules) while the judge grades the one
+        before, and only takes its scratch folder, uid and last rules here. Should the worker
+        forked ahead be gone or unfit (a spec of another kind), a fresh one is forked at once.
+        """
         self.wait_ready()
         if self.cgroup and self._memory_mb != spec.limits.memory_mb:
             self._limit_memory(spec.limits.memory_mb)
+        try:
+            worker = self._take_ahead(spec, ready_timeout_s=AHEAD_READY_TIMEOUT_S)
+        except ZygoteLost:
+            raise
+        except (WorkerLost, RuntimeError) as exc:  # killed, or stuck, while it waited
+            log.info("the worker forked ahead could not be used (%s); forking another", exc)
+            worker = None
+        if worker is None:
+            self._fork_ahead(spec.ahead())
+            worker = self._take_ahead(spec, ready_timeout_s=READY_TIMEOUT_S)
+            assert worker is not None  # it was forked for this very spec
+        self._fork_ahead(spec.ahead())  # the next student's, while this one is graded
+        return worker
+
+    def _fork_ahead(self, template: JailSpec) -> None:
+        """Ask for a worker that prepares itself for `template` and waits; `_take_ahead` takes it."""
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            request = json.dumps({"jail": spec.to_json()}).encode()
+            request = json.dumps({"ahead": template.to_json()}).encode()
             self._ctrl.settimeout(SPAWN_TIMEOUT_S)
             socket.send_fds(self._ctrl, [request], [theirs.fileno()])
-            pid = self._forked_pid()
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except OSError as exc:
             mine.close()
             raise ZygoteLost(f"the worker zygote is gone ({type(exc).__name__}: {exc})") from None
         finally:
             theirs.close()
             with suppress(OSError):
                 self._ctrl.settimeout(None)
-        worker = Worker(mine, pid, spec)
-        worker.wait_ready()
+        self._ahead = (template, mine)
+
+    def _take_ahead(self, spec: JailSpec, *, ready_timeout_s: float) -> Worker | None:
+        """The worker forked ahead, confined as `spec` and ready within `ready_timeout_s`; None
+        if there is none or it was prepared for another kind of spec (it is then ended)."""
+        if self._ahead is None:
+            return None
+        template, sock = self._ahead
+        self._ahead = None
+        try:
+            self._ctrl.settimeout(SPAWN_TIMEOUT_S)
+            pid = self._forked_pid()  # the zygote's answer to that fork, in order
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            sock.close()
+            raise ZygoteLost(f"the worker zygote is gone ({type(exc).__name__}: {exc})") from None
+        finally:
+            with suppress(OSError):
+                self._ctrl.settimeout(None)
+        worker = Worker(sock, pid, spec)
+        if spec.ahead() != template:
+            worker.kill()
+            return None
+        try:
+            worker.confine(spec, cpus=_cpus())
+            worker.wait_ready(timeout_s=ready_timeout_s)
+        except BaseException:
+            worker.kill()
+            raise
         return worker
 
     def _limit_memory(self, memory_mb: int) -> None:
@@ -184,6 +237,9 @@ class Zygote:
         self.close()
 
     def close(self) -> None:
+        if self._ahead is not None:  # it ends as its socket closes (or with the zygote)
+            self._ahead[1].close()
+            self._ahead = None
         self._ctrl.close()
         try:
             self._proc.wait(timeout=5)
@@ -201,6 +257,15 @@ class Zygote:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _cpus() -> list[int]:
+    """The CPUs this thread may run on: a worker moves there (a judge pinned to one CPU has its
+    worker beside it; see `pool.pinned`)."""
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return []
 
 
 def _new_cgroup() -> str:

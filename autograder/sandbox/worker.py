@@ -37,6 +37,7 @@ from autograder.sandbox.jail import (
     confine_shared,
     interpreter_paths,
     plan_readable,
+    prepare,
     readable_paths,
 )
 from autograder.sandbox.lifetime import die_with_parent
@@ -125,9 +126,9 @@ def _describe(exc: BaseException) -> dict[str, Any]:
 class Session:
     """One student's namespace inside a worker: runs cells, answers calls."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, reader: protocol.FrameReader | None = None) -> None:
         self.sock = sock
-        self.reader = protocol.FrameReader(sock)
+        self.reader = reader or protocol.FrameReader(sock)
         self.ns: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
         self.shell = _Shell(self.ns)
         self.ns["get_ipython"] = lambda: self.shell
@@ -361,8 +362,10 @@ def _close_figures() -> None:
             plt.close("all")
 
 
-def _child(chan: socket.socket, spec: JailSpec, shared: Shared) -> None:
-    """Confine this fresh fork (on top of what the zygote `shared`), then serve the judge on `chan`."""
+def _child(chan: socket.socket, template: JailSpec, shared: Shared) -> None:
+    """A fresh fork: prepare what is the same for every student (`jail.prepare`, on top of what
+    the zygote `shared`), wait for the judge to name its student's jail spec, confine this
+    process as it says (`jail.confine`), then serve the judge on `chan`."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     keep = chan.fileno()
@@ -375,8 +378,22 @@ def _child(chan: socket.socket, spec: JailSpec, shared: Shared) -> None:
     sys.stdout = _CappedText(OUTPUT_CAP_CHARS)
     sys.stderr = _CappedText(OUTPUT_CAP_CHARS)
     parent = os.getppid()
-    iso = confine(spec, shared)
-    die_with_parent(parent)  # after confine: changing uid clears the parent-death signal
+    die_with_parent(parent)
+    prepared = prepare(template, shared)
+    reader = protocol.FrameReader(chan)
+    try:
+        header, _ = reader.recv()
+    except protocol.ChannelClosed:  # the judge no longer needs a worker
+        return
+    if header.get("op") != "jail":
+        raise protocol.ProtocolError(f"expected a jail spec, got {header.get('op')!r}")
+    spec = dataclasses.replace(JailSpec.from_json(header["jail"]), expose=template.expose)
+    cpus = header.get("cpus")
+    if isinstance(cpus, list) and cpus and all(type(c) is int for c in cpus):
+        with contextlib.suppress(OSError, ValueError):  # the judge's CPU (see `pool.pinned`)
+            os.sched_setaffinity(0, cpus)
+    iso = confine(spec, shared, prepared)
+    die_with_parent(parent)  # again: changing uid clears the parent-death signal
     protocol.send_frame(
         chan,
         {
@@ -391,7 +408,7 @@ def _child(chan: socket.socket, spec: JailSpec, shared: Shared) -> None:
             "soft_limit": True,  # this process's main thread keeps time limits itself (softlimit)
         },
     )
-    Session(chan).serve()
+    Session(chan, reader).serve()
 
 
 def _warm_up() -> None:
@@ -425,7 +442,8 @@ def zygote(control: socket.socket, *, pid_namespace: bool = False, in_cgroup: bo
     """Fork a confined worker per request on `control` until it closes.
 
     Requests: `prepare` (compile a released cell ahead), `share` (the mounts every worker
-    needs, made once: `jail.confine_shared`), and a jail spec with a socket to fork a worker.
+    needs, made once: `jail.confine_shared`), and `ahead` (a `JailSpec.ahead`) with a socket:
+    fork a worker that prepares itself (`jail.prepare`) and waits for its spec on the socket.
 
     The zygote is a child subreaper: whatever a worker leaves running (a double-forked daemon
     in a session of its own) comes back to it as an orphan, and every orphan is killed as soon
@@ -496,8 +514,8 @@ def zygote(control: socket.socket, *, pid_namespace: bool = False, in_cgroup: bo
                 try:
                     signal.set_wakeup_fd(-1)
                     control.close()
-                    spec = JailSpec.from_json(request["jail"])
-                    _child(chan, dataclasses.replace(spec, expose=expose), shared or Shared())
+                    template = JailSpec.from_json(request["ahead"])
+                    _child(chan, dataclasses.replace(template, expose=expose), shared or Shared())
                 except _BaseException:
                     code = 70
                     with contextlib.suppress(_BaseException):

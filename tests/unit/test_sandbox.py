@@ -349,10 +349,15 @@ def test_a_double_forked_daemon_dies_with_its_worker(zygote, tmp_path):
     try:
         assert p.worker is not None
         worker = p.worker.pid  # our pid of it (it has another in the zygote's PID namespace)
+        # The zygote's other child, the worker forked ahead for the next student, leads a
+        # session of its own; the daemon's session is that of its parent, now gone.
         daemons = [
             int(e)
             for e in os.listdir("/proc")
-            if e.isdigit() and _parent(int(e)) == zygote.forker_pid and int(e) != worker
+            if e.isdigit()
+            and _parent(int(e)) == zygote.forker_pid
+            and int(e) != worker
+            and _session(int(e)) != int(e)
         ]
         assert daemons, "the daemon was not handed to the zygote"
     finally:
@@ -369,6 +374,14 @@ def _parent(pid: int) -> int:
     except OSError:
         return -1
     return int(stat[stat.rfind(b")") + 2 :].split()[1])
+
+
+def _session(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return -1
+    return int(stat[stat.rfind(b")") + 2 :].split()[3])
 
 
 def _alive(pid: int) -> bool:
