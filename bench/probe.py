@@ -93,6 +93,7 @@ class CommandRun:
     peak_procs: int
     returncode: int
     log: Path
+    cpu_s: float = 0.0  # user + system seconds of the command and all it waited for
 
 
 def run_command(label: str, argv: Sequence[str], *, cwd: Path, env: dict[str, str], log: Path) -> CommandRun:
@@ -103,10 +104,13 @@ def run_command(label: str, argv: Sequence[str], *, cwd: Path, env: dict[str, st
         proc = subprocess.Popen(list(argv), cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
         probe = TreeMemory(proc.pid)
         probe.start()
-        code = proc.wait()
+        # wait4: the CPU time of the command and of every process under it that was waited for
+        # (judges, zygotes, workers), wherever it ran.
+        _, status, usage = os.wait4(proc.pid, 0)
+        code = proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - start
         probe.stop()
-    return CommandRun(label, wall, probe.peak, probe.peak_procs, code, log)
+    return CommandRun(label, wall, probe.peak, probe.peak_procs, code, log, usage.ru_utime + usage.ru_stime)
 
 
 @dataclass
