@@ -119,7 +119,7 @@ class FrameReader:
         if size > MAX_HEADER_BYTES:
             raise ProtocolError(f"header of {size} bytes is over the limit")
         try:
-            header = json.loads(self._take(size))
+            header = json.loads(self._take(size).decode())  # str: no encoding to detect
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ProtocolError(f"header is not JSON: {exc}") from None
         if not isinstance(header, dict):
