@@ -16,13 +16,11 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from autograder.course.layout import AssignmentSpec
+from autograder.judge.proxy import CallPlan, fresh_copy
 from autograder.sandbox.protocol import FuncRef
-
-if TYPE_CHECKING:
-    from autograder.judge.proxy import CallPlan
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +98,15 @@ class CallLimits:
 
     def planned(self, plan: CallPlan) -> tuple[float, ...]:
         """`limit` of each call of `plan`, worked out for the first student and remembered for
-        the others (a plan is made once per judge, and its calls' shapes never change)."""
+        the others (a plan is made once per judge, and its calls' shapes never change).
+
+        The reference is timed on writable copies of the plan's read-only inputs, as it is on
+        a check's own inputs."""
         limits = self._planned.get(plan)
         if limits is None:
-            limits = tuple(self.limit(name, args, kwargs) for name, args, kwargs in plan.calls)
+            limits = tuple(
+                self.limit(name, fresh_copy(args), fresh_copy(kwargs)) for name, args, kwargs in plan.calls
+            )
             if len(self._planned) < PLANS_REMEMBERED:  # a plan made afresh each time is not kept
                 self._planned[plan] = limits
         return limits
