@@ -230,3 +230,11 @@ def test_a_reference_answer_is_never_reused_for_an_input_changed_in_place(z):
     np.testing.assert_allclose(ref.softmax(z), np_ref.softmax(z))
     z[(0,) * z.ndim] += 1.0
     np.testing.assert_allclose(ref.softmax(z), np_ref.softmax(z))
+
+
+def test_a_reference_function_is_made_once_a_name_and_an_unknown_name_is_no_function():
+    ref = Reference(load_backend("numpy"))
+    assert ref.softmax is ref.softmax
+    with pytest.raises(AttributeError, match="no_such_function"):
+        ref.no_such_function  # noqa: B018 (the attribute access is the test)
+    np.testing.assert_allclose(ref.softmax(np.array([0.0, 0.0])), [0.5, 0.5])
