@@ -20,7 +20,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograder.judge.proxy import StudentCrashed, StudentMissing, StudentProxy, StudentTimeout, fresh_copy
+from autograder.judge.proxy import (
+    CallPlan,
+    StudentCrashed,
+    StudentMissing,
+    StudentProxy,
+    StudentTimeout,
+    fresh_copy,
+)
 
 
 def hypothesis_home() -> Path:
@@ -109,7 +116,7 @@ class ExampleCache:
 
     def __init__(self) -> None:
         self._examples: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {}
-        self._first_calls: dict[str, list[tuple[str, tuple[Any, ...], dict[str, Any]]]] = {}
+        self._first_calls: dict[str, CallPlan] = {}
 
     def examples(
         self, item: pytest.Function, fixtures: list[str]
@@ -166,15 +173,14 @@ class ExampleCache:
         if failures:
             raise min(failures, key=lambda f: (f[0], f[1]))[2]
 
-    def first_calls(
-        self, item: pytest.Function, fixtures: list[str], funcargs: dict[str, Any]
-    ) -> list[tuple[str, tuple[Any, ...], dict[str, Any]]]:
+    def first_calls(self, item: pytest.Function, fixtures: list[str], funcargs: dict[str, Any]) -> CallPlan:
         """The first call of a student function that each example makes, in order.
 
         Before any answer comes back, a check's first call depends on its example alone, so it
         is the same for every student: worked out once per judge, by running each example
-        against a stand-in for `student` that stops the check there. Examples that make no
-        call first are left out.
+        against a stand-in for `student` that stops the check there, and planned then (each
+        call's key and, by the judge's `CallLimits`, its time limit), so that each student pays
+        for the sending alone. Examples that make no call first are left out.
         """
         key = _key(item)
         if key not in self._first_calls:
@@ -186,10 +192,10 @@ class ExampleCache:
                         *fresh_copy(args), **{**funcargs, "student": _FirstCallOnly()}, **fresh_copy(drawn)
                     )
                 except _FirstCall as first:
-                    planned.append((first.name, fresh_copy(first.args), fresh_copy(first.kwargs)))
+                    planned.append((first.name, first.args, first.kwargs))  # the plan copies them
                 except Exception:
                     continue
-            self._first_calls[key] = planned
+            self._first_calls[key] = CallPlan.of(planned)
         return self._first_calls[key]
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from autograder.course.layout import AssignmentSpec
+from autograder.judge.proxy import CallPlan, fresh_copy
 from autograder.sandbox.protocol import FuncRef
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,10 @@ def shape_key(value: Any) -> Any:
     return (type(value).__name__,)
 
 
+#: Plans whose limits a judge remembers: one per property test of a suite, far fewer than this.
+PLANS_REMEMBERED = 1024
+
+
 class CallLimits:
     """Per judge: each call's limit, from the reference's time on the same shapes (timed once)."""
 
@@ -78,6 +83,7 @@ class CallLimits:
         self.ceiling = {i.name: i.call_timeout_s for i in spec.items}
         self._timed = timed
         self._seconds: dict[Any, float | None] = {}
+        self._planned: dict[CallPlan, tuple[float, ...]] = {}  # by identity: plans live per judge
 
     def limit(self, name: str, args: Sequence[Any], kwargs: dict[str, Any]) -> float:
         ceiling = self.ceiling.get(name, 10.0)
@@ -89,6 +95,21 @@ class CallLimits:
         if key not in self._seconds:
             self._seconds[key] = self._timed(name, args, kwargs)
         return self.policy.call_limit(self._seconds[key], ceiling)
+
+    def planned(self, plan: CallPlan) -> tuple[float, ...]:
+        """`limit` of each call of `plan`, worked out for the first student and remembered for
+        the others (a plan is made once per judge, and its calls' shapes never change).
+
+        The reference is timed on writable copies of the plan's read-only inputs, as it is on
+        a check's own inputs."""
+        limits = self._planned.get(plan)
+        if limits is None:
+            limits = tuple(
+                self.limit(name, fresh_copy(args), fresh_copy(kwargs)) for name, args, kwargs in plan.calls
+            )
+            if len(self._planned) < PLANS_REMEMBERED:  # a plan made afresh each time is not kept
+                self._planned[plan] = limits
+        return limits
 
 
 def time_reference(reference: Any) -> Callable[[str, Sequence[Any], dict[str, Any]], float | None]:

@@ -13,7 +13,8 @@ import re
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +26,9 @@ from autograder.sandbox.client import CallReply
 from autograder.sandbox.protocol import FuncRef
 from autograder.sandbox.session import StudentSession
 from autograder.selfcheck import environment
+
+if TYPE_CHECKING:
+    from autograder.judge.limits import CallLimits
 
 
 def builtin(name: str) -> FuncRef:
@@ -90,7 +94,7 @@ class StudentProxy:
         process: StudentSession | None,
         spec: AssignmentSpec,
         start_error: str = "",
-        limits: Callable[[str, Sequence[Any], dict[str, Any]], float] | None = None,
+        limits: CallLimits | None = None,
     ) -> None:
         self._process = process
         self._limits = limits
@@ -120,7 +124,7 @@ class StudentProxy:
         reference's time on the same input; without, it is the item's `call_timeout_s`.
         """
         if self._limits is not None:
-            per_call = self._limits(name, args, kwargs or {})
+            per_call = self._limits.limit(name, args, kwargs or {})
         else:
             per_call = self._call_timeout.get(name, 10.0)
         return self._within_budget(name, spent, per_call)
@@ -130,7 +134,7 @@ class StudentProxy:
         `name`'s budget after `spent` seconds of it."""
         return max(0.0, min(self._budget.get(name, 20.0) - spent, per_call))
 
-    def prefetch(self, calls: Sequence[tuple[str, tuple[Any, ...], dict[str, Any]]]) -> None:
+    def prefetch(self, calls: CallPlan | Sequence[tuple[str, tuple[Any, ...], dict[str, Any]]]) -> None:
         """Send `calls` to the worker in one message and read all their answers now; each later
         `call` with the same function and arguments takes its answer instead of asking again.
 
@@ -138,28 +142,34 @@ class StudentProxy:
         round trip instead of one per example. The calls run in the order given, each within
         its time limit as if called one by one; reading stops at the first that times out or
         ends the worker, and the calls after it are made as usual when the check makes them.
-        A call that does not come as planned drops the answers still ahead.
+        A call that does not come as planned drops the answers still ahead. A `CallPlan` made
+        once serves every student; plain calls are planned here.
         """
         self._ahead.clear()
         if self._process is None:
             return
-        plan = []
-        for name, args, kwargs in calls:
-            key = _memo_key((name, args, kwargs))
-            if key is None or name in self._timed_out:
-                break
-            plan.append((key, name, args, kwargs))
-        per_call = [self._timeout(name, 0.0, args, kwargs) for _, name, args, kwargs in plan]
+        plan = calls if isinstance(calls, CallPlan) else CallPlan.of(calls)
+        count = len(plan.calls)
+        if self._timed_out:  # a function that timed out is not sent again, nor anything after it
+            count = next((i for i, (name, _, _) in enumerate(plan.calls) if name in self._timed_out), count)
+        if not count:
+            return
+        if self._limits is not None:
+            raw = self._limits.planned(plan)
+        else:
+            raw = tuple(self._call_timeout.get(name, 10.0) for name, _, _ in plan.calls)
+        names = [name for name, _, _ in plan.calls[:count]]
+        per_call = [self._within_budget(name, 0.0, limit) for name, limit in zip(names, raw, strict=False)]
         limits = [
             self._within_budget(name, self._spent[name], limit)
-            for (_, name, _, _), limit in zip(plan, per_call, strict=True)
+            for name, limit in zip(names, per_call, strict=True)
         ]
-        ahead = self._process.send_ahead([(name, args, kwargs) for _, name, args, kwargs in plan], limits)
+        ahead = self._process.send_ahead(plan.calls[:count], limits)
         if ahead is None:
             return
         spent = defaultdict(float, self._spent)
         try:
-            for (key, name, _, _), limit in zip(plan[: ahead.pending], per_call, strict=False):
+            for name, key, limit in zip(names[: ahead.pending], plan.keys, per_call, strict=False):
                 timeout = self._within_budget(name, spent[name], limit)
                 if timeout <= 0:  # its budget is spent: `call` says so, as without prefetching
                     break
@@ -185,7 +195,7 @@ class StudentProxy:
             )
         if self._ahead:
             key, reply, seconds, timeout = self._ahead[0]
-            if key == _memo_key((name, args, kwargs)):
+            if key == _call_key(name, args, kwargs):
                 self._ahead.popleft()
                 self._spent[name] += seconds
                 return self._answer(name, args, kwargs, reply, timeout)
@@ -288,24 +298,113 @@ MEMO_ELEMENTS = 4096
 MEMO_ENTRIES = 4096
 
 
+#: Values keyed by their type and themselves (see `_memo_key`).
+_PLAIN = frozenset({int, float, bool, str, type(None), FuncRef})
+#: Array and scalar dtypes keyed by their bytes: numbers only (not objects, strings, dates).
+_NUMERIC = frozenset("biufc")
+
+
 def _memo_key(value: Any) -> Any:
-    """A hashable stand-in for an input, equal exactly when the inputs are; None if there is none."""
+    """A hashable stand-in for an input, equal exactly when the inputs are; None if there is none.
+
+    Paid for about 350 times a submission (every reference answer, every call sent ahead and
+    every call that takes one): one pass, no intermediate lists, and a type rather than its
+    name as each part's tag.
+    """
     kind = type(value)
     if kind is np.ndarray:
-        if value.size > MEMO_ELEMENTS or value.dtype.kind not in "biufc":
+        if value.size > MEMO_ELEMENTS or value.dtype.kind not in _NUMERIC:
             return None
-        return ("array", value.dtype.str, value.shape, value.tobytes())
-    if kind in (int, float, bool, str, type(None), FuncRef):
-        return (kind.__name__, value)
-    if isinstance(value, np.generic) and value.dtype.kind in "biufc":
-        return ("scalar", value.dtype.str, value.tobytes())
-    if kind in (tuple, list):
-        keys = [_memo_key(v) for v in value]
-        return None if any(k is None for k in keys) else (kind.__name__, *keys)
-    if kind is dict and all(type(k) is str for k in value):
-        keys = [(k, _memo_key(v)) for k, v in sorted(value.items())]
-        return None if any(k[1] is None for k in keys) else ("dict", *keys)
+        return (np.ndarray, value.dtype.str, value.shape, value.tobytes())
+    if kind in _PLAIN:
+        return (kind, value)
+    if kind is tuple or kind is list:
+        parts: list[Any] = [kind]
+        for item in value:
+            part = _memo_key(item)
+            if part is None:
+                return None
+            parts.append(part)
+        return tuple(parts)
+    if kind is dict:
+        if not all(type(k) is str for k in value):
+            return None
+        pairs: list[Any] = [dict]
+        for name in sorted(value):
+            part = _memo_key(value[name])
+            if part is None:
+                return None
+            pairs.append((name, part))
+        return tuple(pairs)
+    if isinstance(value, np.generic) and value.dtype.kind in _NUMERIC:
+        return (np.generic, value.dtype.str, value.tobytes())
     return None
+
+
+def _call_key(name: str, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+    """The key of a call `name(*args, **kwargs)`, equal exactly when the calls are (the same
+    function, equal inputs); None if an input has none.
+
+    The name, then each argument's key (a tuple), then, if there are keyword arguments, the
+    `dict` type as a separator followed by each keyword (a string) and its value's key.
+    """
+    parts: list[Any] = [name]
+    for value in args:
+        part = _memo_key(value)
+        if part is None:
+            return None
+        parts.append(part)
+    if kwargs:
+        if not all(type(k) is str for k in kwargs):
+            return None
+        parts.append(dict)
+        for keyword in sorted(kwargs):
+            part = _memo_key(kwargs[keyword])
+            if part is None:
+                return None
+            parts += (keyword, part)
+    return tuple(parts)
+
+
+@dataclass(frozen=True, eq=False)
+class CallPlan:
+    """Calls to send ahead (`StudentProxy.prefetch`), with what depends on them alone worked
+    out once: each call's key (`_call_key`), so that a plan made once per judge (a property
+    test's first calls, `examples.ExampleCache.first_calls`) costs every student only the
+    sending. The plan stops before the first call that has no key.
+
+    A plan holds its own read-only copies of the calls' values, so no later change to an input
+    can leave a key that no longer describes it. Compared by identity: a `CallLimits`
+    remembers each plan's limits by it.
+    """
+
+    calls: tuple[tuple[str, tuple[Any, ...], dict[str, Any]], ...]
+    keys: tuple[Any, ...]
+
+    @classmethod
+    def of(cls, calls: Sequence[tuple[str, tuple[Any, ...], dict[str, Any]]]) -> CallPlan:
+        planned, keys = [], []
+        for name, args, kwargs in calls:
+            key = _call_key(name, args, kwargs)
+            if key is None:
+                break
+            planned.append((name, _read_only(args), _read_only(kwargs)))
+            keys.append(key)
+        return cls(tuple(planned), tuple(keys))
+
+
+def _read_only(value: Any) -> Any:
+    """A copy of a value that `_memo_key` has a key for, with its arrays made read-only."""
+    kind = type(value)
+    if kind is np.ndarray:
+        copied = value.copy()
+        copied.flags.writeable = False
+        return copied
+    if kind is tuple or kind is list:
+        return kind(_read_only(v) for v in value)
+    if kind is dict:
+        return {k: _read_only(v) for k, v in value.items()}
+    return value  # a number, a string, a FuncRef, a NumPy scalar: immutable
 
 
 class Reference:
@@ -318,9 +417,10 @@ class Reference:
     def __init__(self, backend: backends.Backend) -> None:
         self.backend = backend
         self._memo: dict[Any, Any] = {}
+        self._functions: dict[str, Callable[..., Any]] = {}  # `ref.<name>`, made once a name
 
     def _remembered(self, name: str, compute: Callable[..., Any], args: Any, kwargs: Any) -> Any:
-        key = _memo_key((name, args, kwargs))
+        key = _call_key(name, args, kwargs)
         if key is None:
             return compute(*args, **kwargs)
         if key not in self._memo:
@@ -344,8 +444,15 @@ class Reference:
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_"):
             raise AttributeError(name)
-        compute = self.uncached(name)
-        return lambda *a, **k: self._remembered(name, compute, a, k)
+        remembered = self._functions.get(name)
+        if remembered is None:
+            compute = self.uncached(name)
+
+            def remembered(*a: Any, **k: Any) -> Any:
+                return self._remembered(name, compute, a, k)
+
+            self._functions[name] = remembered
+        return remembered
 
     def uncached(self, name: str) -> Callable[..., Any]:
         """The reference function `name`, computed afresh at every call (to time it)."""

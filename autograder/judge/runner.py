@@ -215,7 +215,7 @@ class JudgePlugin:
             copy_submission_files(subject.submission.path.parent, scratch)
             process.start()
             self._warn_if_not_isolated(process)
-            return StudentProxy(process, self.spec, limits=self.call_limits.limit)
+            return StudentProxy(process, self.spec, limits=self.call_limits)
         except WorkerLost as lost:  # the notebook itself ended every worker
             return StudentProxy(None, self.spec, start_error=lost.reason)
         except Exception:  # no worker to grade it in (a jail that fails, a full disk): ours to fix

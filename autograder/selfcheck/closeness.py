@@ -6,6 +6,7 @@ Public, like everything a student imports.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ def matches(got: Any, want: Any, *, rtol: float = RTOL, atol: float = ATOL) -> b
     `np.allclose(got, want, rtol, atol * scale, equal_nan=True)`, where `scale` is the largest
     finite |want| (at least 1), computed directly: allclose spends most of its ~30 us on
     small arrays in checks and dispatch, and a submission needs a hundred or more of these.
+    When every expected value is finite (nearly always) fewer steps give the same answer.
     """
     try:
         a = np.asarray(got, dtype=np.float64)
@@ -31,6 +33,24 @@ def matches(got: Any, want: Any, *, rtol: float = RTOL, atol: float = ATOL) -> b
         return False
     if a.shape != b.shape:
         return False
+    if b.size:
+        abs_b = np.abs(b)
+        top = float(abs_b.max())  # nan or inf unless every expected value is finite
+        scale = max(top, 1.0)
+        if math.isfinite(abs(atol * scale) + abs(rtol * top)):
+            # Every expected value and every tolerance is finite: a value within its tolerance
+            # is finite too, and nan and inf (far from any finite value) are never close.
+            with np.errstate(invalid="ignore", over="ignore"):
+                close = np.abs(a - b) <= atol * scale + rtol * abs_b
+            return bool(close.all() or (close | (a == b)).all())
+    return _matches_everywhere(a, b, rtol=rtol, atol=atol)
+
+
+_Floats = np.ndarray[Any, np.dtype[np.float64]]
+
+
+def _matches_everywhere(a: _Floats, b: _Floats, *, rtol: float, atol: float) -> bool:
+    """`matches` of two float arrays of one shape, with nan, inf and overflow taken care of."""
     b_finite = np.isfinite(b)
     scale = float(np.max(np.abs(b), where=b_finite, initial=1.0))  # at least 1
     with np.errstate(invalid="ignore", over="ignore"):

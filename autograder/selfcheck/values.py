@@ -28,7 +28,7 @@ def show(value: Any, *, limit: int = 90) -> str:
         and all(isinstance(v, int | float | np.number) for v in value)
     ):
         array = np.asarray(value)
-        if array.size <= _MEMO_SIZE and array.dtype.kind in "biuf":
+        if array.size <= _MEMO_SIZE and array.dtype.kind in "biufU" and array.dtype.itemsize:
             # Every student meets the same inputs (derandomized examples): format each once.
             text = _array_text(array.dtype.str, array.shape, array.tobytes())
         else:

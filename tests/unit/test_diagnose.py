@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
-from autograder.judge.diagnose import Misconception, classify, expect_close, expect_int, matches
+from autograder.judge.diagnose import Misconception, classify, clip, expect_close, expect_int, matches, show
 
 
 def test_matches_is_scale_aware_and_nan_aware():
@@ -82,3 +83,64 @@ def test_matches_is_allclose_with_a_scaled_atol(got_n, noise, tolerances, pertur
     with np.errstate(all="ignore"):
         expected = bool(np.allclose(np.asarray(got), b, rtol=rtol, atol=atol * scale, equal_nan=True))
         assert matches(got, want, rtol=rtol, atol=atol) == expected
+
+
+edge_floats = st.floats(allow_nan=True, allow_infinity=True, width=64) | st.sampled_from(
+    [0.0, -0.0, 1.0, -1.0, 1e-300, 1e300, -1e300, 1.7e308, -1.7e308, np.inf, -np.inf, np.nan]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.integers(0, 5).flatmap(
+        lambda n: st.tuples(
+            st.lists(edge_floats, min_size=n, max_size=n), st.lists(edge_floats, min_size=n, max_size=n)
+        )
+    ),
+    st.lists(st.booleans(), min_size=5, max_size=5),
+    st.sampled_from([(1e-5, 1e-6), (0.0, 0.0), (1e-3, 1e-2), (1e300, 1e300), (-1e-5, 0.0), (0.0, -1e-6)]),
+)
+def test_matches_takes_its_short_way_only_where_it_agrees_with_the_long_one(pair, same, tolerances):
+    """The step that settles nearly every answer (every expected value finite) gives the verdict
+    of the full rule, nans, infinities, overflow and odd tolerances included, and warns of nothing
+    (warnings are errors here)."""
+    from autograder.selfcheck.closeness import _matches_everywhere
+
+    got, want = pair
+    got = [w if s else g for g, w, s in zip(got, want, same, strict=False)]  # some exactly equal
+    rtol, atol = tolerances
+    a, b = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    assert matches(got, want, rtol=rtol, atol=atol) == _matches_everywhere(a, b, rtol=rtol, atol=atol)
+
+
+def test_matches_near_misses_and_nonfinite_values_by_hand():
+    assert matches([1.0 + 5e-6], [1.0]) and not matches([1.0 + 5e-5], [1.0])
+    assert not matches([np.inf], [1e308]) and not matches([1e308], [np.inf])
+    assert matches([np.inf, -np.inf], [np.inf, -np.inf]) and not matches([np.inf], [-np.inf])
+    assert not matches([np.nan], [1.0]) and not matches([1.0], [np.nan])
+    assert not matches([1.7e308], [-1.7e308])  # the difference overflows: far apart, no warning
+    assert matches(np.zeros((0, 3)), np.zeros((0, 3))) and not matches(np.zeros((0, 3)), np.zeros((3, 0)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["<f8", "<f4", "<i8", "|b1", "<U3"]).flatmap(
+        lambda dtype: hnp.arrays(np.dtype(dtype), hnp.array_shapes(min_dims=0, max_dims=3, max_side=4))
+    )
+)
+def test_show_of_an_array_is_its_formatting_whether_remembered_or_not(array):
+    """`show` remembers an array's picture by its dtype, shape and bytes: a repeat gets the same
+    text, and an array changed in place gets its new picture, never the one remembered."""
+    from autograder.selfcheck.values import _format_array
+
+    fresh = clip(_format_array(array), 90)
+    assert show(array) == fresh and show(array) == fresh
+    if array.size:
+        first, kind = array.flat[0], array.dtype.kind
+        if kind == "U":
+            array.flat[0] = "zz" if first != "zz" else "y"
+        elif kind == "f":  # not a number that prints as 0 at four decimals
+            array.flat[0] = 0.0 if abs(first) >= 0.5 else 1.0
+        else:
+            array.flat[0] = 0 if first else 1
+        assert show(array) == clip(_format_array(array), 90) != fresh

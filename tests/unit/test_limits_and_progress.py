@@ -135,3 +135,28 @@ def test_the_report_lists_the_slowest_students_first():
     assert list(slowest["student"]) == ["ada", "bob"]
     assert list(slowest.columns) == ["student", "duration_s", "score", "max_score", "status", "timeouts"]
     assert slowest.loc[0, "timeouts"] == "g"
+
+
+def test_a_plans_limits_are_each_calls_limit_worked_out_once_for_every_student():
+    from autograder.judge.proxy import CallPlan
+
+    timed: list[tuple[int, ...]] = []
+
+    def fake(name, args, kwargs):
+        timed.append(args[0].shape)
+        return 0.2 if args[0].size > 100 else 0.001
+
+    spec = SimpleNamespace(
+        items=[SimpleNamespace(name="softmax", call_timeout_s=20.0)],
+        limit_multiple=50.0,
+        call_floor_s=2.0,
+        cell_floor_s=3.0,
+    )
+    limits = CallLimits(spec, fake)  # type: ignore[arg-type]
+    plan = CallPlan.of([("softmax", (np.zeros(3),), {}), ("softmax", (np.zeros((100, 10)),), {"axis": 0})])
+    assert limits.planned(plan) == (2.0, pytest.approx(10.0))
+    assert limits.planned(plan) == (2.0, pytest.approx(10.0))  # the second student: remembered
+    assert timed == [(3,), (100, 10)]
+    other = CallPlan.of([("softmax", (np.zeros(3),), {})])  # another plan: its own entry, no new timing
+    assert limits.planned(other) == (2.0,)
+    assert timed == [(3,), (100, 10)]
