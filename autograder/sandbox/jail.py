@@ -436,11 +436,9 @@ def prepare(template: JailSpec, shared: Shared = Shared()) -> Prepared:
     return Prepared(template, iso, parent, was_root, rules)
 
 
-def confine(spec: JailSpec, shared: Shared = Shared(), prepared: Prepared | None = None) -> Isolation:
+def confine(spec: JailSpec, shared: Shared, prepared: Prepared) -> Isolation:
     """Confine this process as `spec` says, on top of what its zygote `shared` and what it
-    `prepared` itself (all of it here when None); return what was achieved."""
-    if prepared is None:
-        prepared = prepare(spec.ahead(), shared)
+    `prepared` itself for `spec.ahead()`; return what was achieved."""
     if spec.ahead() != prepared.template:
         raise ValueError("a worker prepared for another jail spec")
     iso = prepared.iso
