@@ -26,6 +26,16 @@ def test_a_call_limit_is_a_multiple_of_the_reference_time_within_floor_and_ceili
     assert POLICY.call_limit(None, ceiling_s=10.0) == 10.0  # no reference: the ceiling
 
 
+def _softmax_spec() -> SimpleNamespace:
+    """An assignment of one item, softmax, with a 20 s call ceiling and the usual limit policy."""
+    return SimpleNamespace(
+        items=[SimpleNamespace(name="softmax", call_timeout_s=20.0)],
+        limit_multiple=50.0,
+        call_floor_s=2.0,
+        cell_floor_s=3.0,
+    )
+
+
 def test_the_reference_is_timed_once_per_function_and_shape_not_per_value():
     timed: list[tuple[str, object]] = []
 
@@ -33,13 +43,7 @@ def test_the_reference_is_timed_once_per_function_and_shape_not_per_value():
         timed.append((name, args[0].shape))
         return 0.2 if args[0].size > 100 else 0.001
 
-    spec = SimpleNamespace(
-        items=[SimpleNamespace(name="softmax", call_timeout_s=20.0)],
-        limit_multiple=50.0,
-        call_floor_s=2.0,
-        cell_floor_s=3.0,
-    )
-    limits = CallLimits(spec, fake)  # type: ignore[arg-type]
+    limits = CallLimits(_softmax_spec(), fake)  # type: ignore[arg-type]
     assert limits.limit("softmax", (np.zeros(3),), {}) == 2.0
     assert limits.limit("softmax", (np.ones(3),), {}) == 2.0
     assert limits.limit("softmax", (np.zeros((100, 10)),), {"axis": 0}) == pytest.approx(10.0)
@@ -146,13 +150,7 @@ def test_a_plans_limits_are_each_calls_limit_worked_out_once_for_every_student()
         timed.append(args[0].shape)
         return 0.2 if args[0].size > 100 else 0.001
 
-    spec = SimpleNamespace(
-        items=[SimpleNamespace(name="softmax", call_timeout_s=20.0)],
-        limit_multiple=50.0,
-        call_floor_s=2.0,
-        cell_floor_s=3.0,
-    )
-    limits = CallLimits(spec, fake)  # type: ignore[arg-type]
+    limits = CallLimits(_softmax_spec(), fake)  # type: ignore[arg-type]
     plan = CallPlan.of([("softmax", (np.zeros(3),), {}), ("softmax", (np.zeros((100, 10)),), {"axis": 0})])
     assert limits.planned(plan) == (2.0, pytest.approx(10.0))
     assert limits.planned(plan) == (2.0, pytest.approx(10.0))  # the second student: remembered
